@@ -1,0 +1,55 @@
+"""Value types, errors and the clock: the vocabulary every other package speaks."""
+
+from yun.core.clock import Clock, FakeClock, SystemClock
+from yun.core.errors import (
+    BundleError,
+    Conflict,
+    DependencyError,
+    FunctionError,
+    InvalidRequest,
+    ManifestError,
+    NotFound,
+    Overloaded,
+    PayloadTooLarge,
+    PlatformError,
+    Unauthorized,
+    YunError,
+)
+from yun.core.types import (
+    ActivationRecord,
+    Alias,
+    Manifest,
+    Network,
+    ScaleSpec,
+    Status,
+    Version,
+    billed_ms,
+    gb_seconds,
+)
+
+__all__ = [
+    "ActivationRecord",
+    "Alias",
+    "BundleError",
+    "Clock",
+    "Conflict",
+    "DependencyError",
+    "FakeClock",
+    "FunctionError",
+    "InvalidRequest",
+    "Manifest",
+    "ManifestError",
+    "Network",
+    "NotFound",
+    "Overloaded",
+    "PayloadTooLarge",
+    "PlatformError",
+    "ScaleSpec",
+    "Status",
+    "SystemClock",
+    "Unauthorized",
+    "Version",
+    "YunError",
+    "billed_ms",
+    "gb_seconds",
+]

@@ -1,0 +1,85 @@
+"""The error hierarchy. Every edge (HTTP, CLI, activation status) maps these in one place.
+
+`InvalidRequest` is never retried, `FunctionError` is the user's code failing, `PlatformError`
+is ours and retriable. Messages name the thing and the bad value.
+"""
+
+from __future__ import annotations
+
+
+class YunError(Exception):
+    """Base of every error Yun raises on purpose."""
+
+    code = "YunError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(YunError):
+    """The caller asked for something malformed; retrying the same request cannot help."""
+
+    code = "InvalidRequest"
+
+
+class ManifestError(InvalidRequest):
+    """A manifest (yun.yaml or decorator arguments) is invalid."""
+
+    code = "ManifestError"
+
+
+class BundleError(InvalidRequest):
+    """An uploaded code bundle is unusable (bad archive, unsafe path, too large)."""
+
+    code = "BundleError"
+
+
+class DependencyError(InvalidRequest):
+    """Installing a function's requirements failed."""
+
+    code = "DependencyError"
+
+
+class Unauthorized(YunError):
+    """No API key, or a key we do not know."""
+
+    code = "Unauthorized"
+
+
+class NotFound(YunError):
+    """A function, version, alias or record does not exist (for this caller)."""
+
+    code = "NotFound"
+
+
+class Conflict(YunError):
+    """The request contradicts the current state (e.g. an alias pointing to a missing version)."""
+
+    code = "Conflict"
+
+
+class PayloadTooLarge(InvalidRequest):
+    code = "PayloadTooLarge"
+
+
+class FunctionError(YunError):
+    """The user's handler failed: raised, timed out, ran out of memory, or crashed."""
+
+    code = "FunctionError"
+
+
+class PlatformError(YunError):
+    """Something in Yun failed; the request may be retried."""
+
+    code = "PlatformError"
+
+
+class Overloaded(PlatformError):
+    """A bounded buffer is full; the caller should retry after `retry_after` seconds."""
+
+    code = "Overloaded"
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

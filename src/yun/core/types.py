@@ -1,0 +1,109 @@
+"""Value types shared by every package. Plain frozen dataclasses: no I/O, no framework."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """How an invocation ended. Exactly one per accepted invocation."""
+
+    SUCCESS = "success"
+    ERROR = "error"  # the handler raised
+    TIMEOUT = "timeout"  # the handler ran past its timeout; its instance was killed
+    OOM = "oom"  # the instance exceeded its memory limit
+    CRASHED = "crashed"  # the instance died without answering (exit, signal, init failure)
+    THROTTLED = "throttled"  # refused before running: buffers full or limits reached
+
+
+class Network(StrEnum):
+    NONE = "none"
+    EGRESS = "egress"
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleSpec:
+    min: int = 0
+    max: int = 10
+    target: float = 1.0  # in-flight requests per instance the autoscaler aims for
+    keep_alive: float = 600.0  # seconds an idle instance stays warm
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A function's configuration, validated (see `yun.core.manifest`)."""
+
+    name: str
+    handler: str  # module:function
+    runtime: str = "python3.11"
+    memory: int = 128  # MiB
+    timeout: float = 10.0  # seconds
+    concurrency: int = 1
+    scale: ScaleSpec = field(default_factory=ScaleSpec)
+    env: dict[str, str] = field(default_factory=dict)
+    requirements: str | None = None
+    network: Network = Network.NONE
+
+    @property
+    def module(self) -> str:
+        return self.handler.partition(":")[0]
+
+    @property
+    def attribute(self) -> str:
+        return self.handler.partition(":")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """An immutable, numbered deploy of a function."""
+
+    function: str
+    number: int
+    code_hash: str
+    layer_hash: str | None
+    manifest: Manifest
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """A name for a version, optionally splitting traffic: `weights` maps other versions to %."""
+
+    function: str
+    name: str
+    version: int
+    weights: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ActivationRecord:
+    """The one terminal record of an accepted invocation, and the unit of metering."""
+
+    id: str
+    function: str
+    version: int
+    tenant: str
+    start: float  # wall-clock seconds since the epoch
+    end: float
+    duration_ms: float
+    init_ms: float  # cold-start time this invocation waited for; 0 when warm
+    wait_ms: float  # time spent queued in the activator
+    memory_mb: int
+    max_rss_mb: float
+    status: Status
+    billed_ms: int
+    gb_seconds: float
+    error_type: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+
+
+def billed_ms(duration_ms: float) -> int:
+    """Billing rounds up to the next whole millisecond (as Lambda does since 2020)."""
+    return max(1, math.ceil(duration_ms - 1e-9))
+
+
+def gb_seconds(billed: int, memory_mb: int) -> float:
+    return (memory_mb / 1024.0) * (billed / 1000.0)

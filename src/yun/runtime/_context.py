@@ -1,0 +1,108 @@
+"""What a handler sees: the `context` argument and per-invocation log capture."""
+
+from __future__ import annotations
+
+import contextvars
+import io
+import logging
+import time
+from dataclasses import dataclass, field
+
+from yun.protocol import Invoke, LogRecord
+
+_current: contextvars.ContextVar[Context | None] = contextvars.ContextVar("yun_context",
+                                                                           default=None)
+
+
+@dataclass
+class Context:
+    """The handler's `context`: ids, limits and the remaining time, like Lambda's."""
+
+    request_id: str
+    function: str
+    version: int
+    memory_mb: int
+    tenant: str
+    deadline: float  # time.monotonic() at which the platform kills the invocation
+    logs: list[LogRecord] = field(default_factory=list)
+
+    @property
+    def logger(self) -> logging.Logger:
+        return logging.getLogger(self.function)
+
+    def remaining_ms(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+    # Lambda's spelling, so handlers written for Lambda keep working.
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms()
+
+    @property
+    def aws_request_id(self) -> str:
+        return self.request_id
+
+
+def context_for(invoke: Invoke) -> Context:
+    return Context(
+        request_id=invoke.id,
+        function=invoke.function,
+        version=invoke.version,
+        memory_mb=invoke.memory_mb,
+        tenant=invoke.tenant,
+        deadline=time.monotonic() + invoke.timeout_ms / 1000,
+    )
+
+
+def activate(context: Context) -> contextvars.Token[Context | None]:
+    return _current.set(context)
+
+
+def deactivate(token: contextvars.Token[Context | None]) -> None:
+    _current.reset(token)
+
+
+MAX_LOG_BYTES = 256 << 10  # per invocation; beyond it lines are dropped and a marker is kept
+
+
+class LogRouter(io.TextIOBase):
+    """Stands in for sys.stdout/sys.stderr and files each line under the current invocation.
+
+    A context variable rather than a global buffer, so concurrent invocations in one instance
+    (threads or tasks) never see each other's output.
+    """
+
+    def __init__(self, stream: str, fallback: io.TextIOBase | None) -> None:
+        self._stream = stream
+        self._fallback = fallback
+        self._partial: dict[str, str] = {}
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        context = _current.get()
+        if context is None:
+            if self._fallback is not None:
+                return self._fallback.write(text)
+            return len(text)
+        buffered = self._partial.pop(context.request_id, "") + text
+        *lines, rest = buffered.split("\n")
+        for line in lines:
+            _append(context, self._stream, line)
+        if rest:
+            self._partial[context.request_id] = rest
+        return len(text)
+
+    def flush_context(self, context: Context) -> None:
+        rest = self._partial.pop(context.request_id, "")
+        if rest:
+            _append(context, self._stream, rest)
+
+
+def _append(context: Context, stream: str, line: str) -> None:
+    used = sum(len(r.line) for r in context.logs)
+    if used + len(line) > MAX_LOG_BYTES:
+        if not context.logs or context.logs[-1].line != "[yun] log output truncated":
+            context.logs.append(LogRecord(stream, time.time(), "[yun] log output truncated"))
+        return
+    context.logs.append(LogRecord(stream, time.time(), line))

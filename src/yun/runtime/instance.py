@@ -1,0 +1,184 @@
+"""An instance: serves invocations for one function on one socket until the node closes it.
+
+Concurrency 1 with a plain function uses a blocking loop (the fastest path); `async def`
+handlers or concurrency > 1 use an event loop, sync handlers then run on `concurrency` threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextvars
+import inspect
+import resource
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import msgspec
+
+from yun.protocol import PREFIX, Invoke, Result, decode_header, encode, parse_prefix, read_frame
+from yun.runtime._context import Context, LogRouter, activate, context_for, deactivate
+
+MAX_RESULT = 6 << 20  # the response limit matches the request limit (6 MiB)
+
+_json = msgspec.json.Encoder()
+_routers: tuple[LogRouter, LogRouter] | None = None
+
+
+def serve(sock: socket.socket, handler: Callable[..., object], concurrency: int) -> None:
+    global _routers
+    _routers = (LogRouter("stdout", None), LogRouter("stderr", None))
+    sys.stdout, sys.stderr = _routers  # type: ignore[assignment]
+    if concurrency == 1 and not inspect.iscoroutinefunction(handler):
+        _serve_blocking(sock, handler)
+    else:
+        asyncio.run(_serve_async(sock, handler, concurrency))
+
+
+def _serve_blocking(sock: socket.socket, handler: Callable[..., object]) -> None:
+    while True:
+        try:
+            message, body = read_frame(sock)
+        except EOFError:
+            return
+        if not isinstance(message, Invoke):
+            continue
+        context = context_for(message)
+        token = activate(context)
+        started = time.perf_counter()
+        try:
+            result = _call(handler, body, context)
+        finally:
+            deactivate(token)
+        header, payload = _finish(context, result, started)
+        sock.sendall(encode(header, payload))
+
+
+async def _serve_async(sock: socket.socket, handler: Callable[..., object],
+                       concurrency: int) -> None:
+    reader, writer = await asyncio.open_unix_connection(sock=sock)
+    is_async = inspect.iscoroutinefunction(handler)
+    pool = None if is_async else ThreadPoolExecutor(max_workers=concurrency)
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def run(message: Invoke, body: bytes) -> None:
+        context = context_for(message)
+        started = time.perf_counter()
+        token = activate(context)
+        try:
+            if is_async:
+                result = await _call_async(handler, body, context)
+            else:
+                copy = contextvars.copy_context()
+                result = await loop.run_in_executor(pool, copy.run, _call, handler, body, context)
+        finally:
+            deactivate(token)
+        header, payload = _finish(context, result, started)
+        writer.write(encode(header, payload))
+
+    while True:
+        try:
+            head_len, body_len = parse_prefix(await reader.readexactly(PREFIX.size))
+            message = decode_header(await reader.readexactly(head_len))
+            body = await reader.readexactly(body_len) if body_len else b""
+        except asyncio.IncompleteReadError:
+            return
+        if isinstance(message, Invoke):
+            task = asyncio.create_task(run(message, body))  # owned by `tasks`, ends with the loop
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+
+_Outcome = tuple[bool, object]
+
+
+def _call(handler: Callable[..., object], body: bytes, context: Context) -> _Outcome:
+    try:
+        return True, handler(_event(body), context)
+    except Exception as exc:  # noqa: BLE001 - the user's exception becomes the error result
+        return False, exc
+
+
+async def _call_async(handler: Callable[..., object], body: bytes, context: Context) -> _Outcome:
+    try:
+        return True, await handler(_event(body), context)  # type: ignore[misc]
+    except Exception as exc:  # noqa: BLE001
+        return False, exc
+
+
+def _event(body: bytes) -> object:
+    return msgspec.json.decode(body) if body else {}
+
+
+def _finish(context: Context, outcome: _Outcome, started: float) -> tuple[Result, bytes]:
+    if _routers is not None:
+        for router in _routers:
+            router.flush_context(context)
+    duration_ms = (time.perf_counter() - started) * 1000
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ok, value = outcome
+    if ok:
+        try:
+            status, headers, payload = _response(value)
+            if len(payload) > MAX_RESULT:
+                raise ValueError(f"response body of {len(payload)} bytes exceeds 6 MiB")
+        except Exception as exc:  # noqa: BLE001
+            ok, value = False, exc
+    if not ok:
+        exc = value if isinstance(value, BaseException) else RuntimeError(str(value))
+        return Result(
+            id=context.request_id,
+            ok=False,
+            status_code=500,
+            error_type=type(exc).__name__,
+            error_message=str(exc),
+            traceback="".join(traceback.format_exception(exc)),
+            logs=context.logs,
+            max_rss_kb=rss,
+            duration_ms=duration_ms,
+        ), b""
+    return Result(
+        id=context.request_id,
+        ok=True,
+        status_code=status,
+        headers=headers,
+        logs=context.logs,
+        max_rss_kb=rss,
+        duration_ms=duration_ms,
+    ), payload
+
+
+_JSON = [("content-type", "application/json")]
+
+
+def _response(value: object) -> tuple[int, list[tuple[str, str]], bytes]:
+    """A plain value is JSON with 200; `{"statusCode", "headers", "body"}` is the full response."""
+    if isinstance(value, dict) and "statusCode" in value:
+        status = value["statusCode"]
+        if not isinstance(status, int) or not 100 <= status <= 599:
+            raise ValueError(f"statusCode must be an integer 100..599, was: {status!r}")
+        raw_headers = value.get("headers") or {}
+        if not isinstance(raw_headers, dict):
+            raise ValueError(f"headers must be a mapping, was: {raw_headers!r}")
+        headers = [(str(k).lower(), str(v)) for k, v in raw_headers.items()]
+        body = value.get("body", b"")
+        if isinstance(body, bytes):
+            payload = body
+        elif isinstance(body, str):
+            payload = base64.b64decode(body) if value.get("isBase64Encoded") else body.encode()
+            if not any(k == "content-type" for k, _ in headers):
+                headers.append(("content-type", "text/plain; charset=utf-8"))
+        else:
+            payload = _json.encode(body)
+            if not any(k == "content-type" for k, _ in headers):
+                headers.extend(_JSON)
+        return status, headers, payload
+    try:
+        return 200, _JSON, _json.encode(value)
+    except (TypeError, msgspec.EncodeError) as exc:
+        raise TypeError(f"handler result is not JSON-serialisable: {exc}") from exc

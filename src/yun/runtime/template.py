@@ -1,0 +1,178 @@
+"""A function's template: a sandboxed process with the handler imported that forks instances.
+
+The template is pid 1 of the function's own pid namespace, so it reaps every process of the
+function and, when it dies, the kernel ends them all. It never serves requests itself: forking
+from a process that runs user requests (threads, locks held) would be unsafe.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import select
+import signal
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+
+from yun.protocol import (
+    Exited,
+    Fork,
+    Forked,
+    InitFailed,
+    Ready,
+    SpawnTemplate,
+    recv_control,
+    send_control,
+)
+from yun.runtime import _linux, instance
+
+
+def start(spec: SpawnTemplate, fds: list[int]) -> None:
+    """Runs in the zygote's fresh child; never returns."""
+    try:
+        control_fd, cgroup_fds = fds[0], fds[1:]
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.setsid()
+        _join_cgroups(cgroup_fds)
+        if spec.namespaces:
+            flags = (_linux.CLONE_NEWNS | _linux.CLONE_NEWUTS | _linux.CLONE_NEWIPC
+                     | _linux.CLONE_NEWPID)
+            if spec.network != "egress":
+                flags |= _linux.CLONE_NEWNET
+            _linux.unshare(flags)
+            # unshare(CLONE_NEWPID) applies to children only: fork once more so the template is
+            # pid 1 inside; this process exits and the zygote (a subreaper) adopts the template.
+            if os.fork() != 0:
+                os._exit(0)
+        _run(spec, socket.socket(fileno=control_fd))
+    except BaseException:  # noqa: BLE001 - a template must never fall back into the zygote
+        traceback.print_exc()
+        os._exit(70)
+    os._exit(0)
+
+
+def _join_cgroups(cgroup_fds: list[int]) -> None:
+    for fd in cgroup_fds:
+        os.write(fd, b"0")  # "0" moves the writing process
+        os.close(fd)
+
+
+def _isolate(spec: SpawnTemplate) -> None:
+    # Nothing mounted in here may propagate back to the host.
+    _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
+    _linux.mount("proc", "/proc", "proc", _linux.MS_NOSUID | _linux.MS_NODEV | _linux.MS_NOEXEC)
+    for path in (spec.code_dir, spec.layer_dir):
+        if path:
+            _linux.mount(path, path, None, _linux.MS_BIND | _linux.MS_REC)
+            _linux.mount(None, path, None,
+                         _linux.MS_REMOUNT | _linux.MS_BIND | _linux.MS_RDONLY
+                         | _linux.MS_NOSUID | _linux.MS_NODEV)
+    _linux.sethostname(spec.hostname)
+    if spec.network != "egress":
+        _linux.loopback_up()
+
+
+def _environment(spec: SpawnTemplate) -> None:
+    os.environ.clear()
+    os.environ.update(
+        {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": "/tmp",
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    os.environ.update(spec.env)
+
+
+def _load_handler(spec: SpawnTemplate) -> Callable[..., object]:
+    module_name, _, attribute = spec.handler.partition(":")
+    # Only the function's own code, its dependency layer and the standard library: the
+    # platform's site-packages stay invisible to user code (already-imported modules remain).
+    stdlib = [p for p in sys.path if "site-packages" not in p and p and os.path.isdir(p)]
+    sys.path[:] = [spec.code_dir, *([spec.layer_dir] if spec.layer_dir else []), *stdlib]
+    os.chdir(spec.code_dir)
+    module = importlib.import_module(module_name)
+    handler = getattr(module, attribute, None)
+    if handler is None:
+        raise AttributeError(f"module {module_name!r} has no attribute {attribute!r}")
+    if not callable(handler):
+        raise TypeError(f"handler {spec.handler!r} is not callable")
+    return handler  # type: ignore[no-any-return]
+
+
+def _run(spec: SpawnTemplate, control: socket.socket) -> None:
+    _linux.set_process_name(f"yun-t:{spec.key}")
+    if spec.namespaces:
+        _isolate(spec)
+    _environment(spec)
+    started = time.perf_counter()
+    try:
+        handler = _load_handler(spec)
+    except BaseException as exc:  # noqa: BLE001 - user code may raise anything at import
+        send_control(
+            control,
+            InitFailed(
+                error_type=type(exc).__name__,
+                message=str(exc),
+                traceback=traceback.format_exc(),
+            ),
+        )
+        os._exit(1)
+    send_control(control, Ready(init_ms=(time.perf_counter() - started) * 1000))
+    _fork_server(spec, control, handler)
+
+
+def _fork_server(spec: SpawnTemplate, control: socket.socket,
+                 handler: Callable[..., object]) -> None:
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    while True:
+        readable, _, _ = select.select([control, wake_r], [], [])
+        if wake_r in readable:
+            os.read(wake_r, 512)
+            _reap(control)
+        if control not in readable:
+            continue
+        try:
+            message, fds = recv_control(control)
+        except EOFError:
+            os._exit(0)  # the node agent is gone; as pid 1 our exit ends every instance
+        if not isinstance(message, Fork):
+            for fd in fds:
+                os.close(fd)
+            continue
+        pid = os.fork()
+        if pid == 0:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.close(wake_r)
+            os.close(wake_w)
+            control.close()
+            _join_cgroups(fds[1:])
+            _linux.set_process_name(f"yun-i:{spec.key}")
+            instance.serve(socket.socket(fileno=fds[0]), handler, spec.concurrency)
+            os._exit(0)
+        for fd in fds:
+            os.close(fd)
+        send_control(control, Forked(instance=message.instance, pid=pid))
+
+
+def _reap(control: socket.socket) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        try:
+            send_control(control, Exited(pid=pid, exit_code=os.waitstatus_to_exitcode(status)))
+        except OSError:
+            os._exit(0)

@@ -1,0 +1,198 @@
+"""Cgroups for templates and instances: memory, cpu and pids limits, OOM counts, kill, cleanup.
+
+Works on cgroup v2 (one unified tree) and v1 (one tree per controller). Every group Yun makes
+sits under `yun/<owner>/`, where owner names the `yun up` process, so a later start can find
+and remove what a crashed run left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+V1_CONTROLLERS = ("memory", "pids", "cpu")
+_OWNER = re.compile(r"^up-(\d+)$")
+
+
+def is_v2() -> bool:
+    return (ROOT / "cgroup.controllers").exists()
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_mb: int
+    pids: int = 512
+    cpu_weight: int = 100  # 1..10000, v2 semantics; mapped to cpu.shares on v1
+
+
+class Cgroup:
+    """One group, present in every controller tree it needs."""
+
+    def __init__(self, dirs: list[Path]) -> None:
+        self.dirs = dirs
+
+    @property
+    def _memory_dir(self) -> Path:
+        return next((d for d in self.dirs if "/memory/" in str(d)), self.dirs[0])
+
+    def procs_fds(self) -> list[int]:
+        """Open `cgroup.procs` of each tree; a process joins by writing "0" to every fd."""
+        return [os.open(d / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC) for d in self.dirs]
+
+    def pids(self) -> list[int]:
+        try:
+            text = (self._memory_dir / "cgroup.procs").read_text()
+        except OSError:
+            return []
+        return [int(p) for p in text.split()]
+
+    def oom_kills(self) -> int:
+        name = "memory.events" if is_v2() else "memory.oom_control"
+        try:
+            text = (self._memory_dir / name).read_text()
+        except OSError:
+            return 0
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+        return 0
+
+    def kill(self) -> None:
+        kill_file = self._memory_dir / "cgroup.kill"
+        if kill_file.exists():
+            with contextlib.suppress(OSError):
+                kill_file.write_text("1")
+                return
+        # v1 has no cgroup.kill: signal until empty (a fork racing the loop lands in the group
+        # and is caught by the next pass).
+        for _ in range(10):
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+    def remove(self) -> bool:
+        """rmdir every tree's directory; False while processes are still exiting."""
+        done = True
+        for d in self.dirs:
+            try:
+                d.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                done = False
+        return done
+
+
+class CgroupTree:
+    """The groups of one `yun up` process: `yun/up-<pid>/<name>` in each tree."""
+
+    def __init__(self, owner_pid: int | None = None) -> None:
+        self.owner = f"up-{owner_pid or os.getpid()}"
+        self.v2 = is_v2()
+        self.available = self._probe()
+
+    def _bases(self) -> list[Path]:
+        if self.v2:
+            return [ROOT / "yun" / self.owner]
+        return [ROOT / c / "yun" / self.owner for c in V1_CONTROLLERS if (ROOT / c).is_dir()]
+
+    def _probe(self) -> bool:
+        try:
+            for base in self._bases():
+                base.mkdir(parents=True, exist_ok=True)
+            if self.v2:
+                _enable_v2_controllers(ROOT / "yun")
+                _enable_v2_controllers(ROOT / "yun" / self.owner)
+        except OSError:
+            return False
+        return True
+
+    def create(self, name: str, limits: Limits) -> Cgroup:
+        dirs = [base / name for base in self._bases()]
+        for d in dirs:
+            d.mkdir(exist_ok=True)
+        memory = limits.memory_mb << 20
+        if self.v2:
+            d = dirs[0]
+            _write(d / "memory.max", str(memory))
+            _write(d / "memory.swap.max", "0", optional=True)
+            _write(d / "pids.max", str(limits.pids))
+            _write(d / "cpu.weight", str(limits.cpu_weight), optional=True)
+        else:
+            for d in dirs:
+                if "/memory/" in str(d):
+                    _write(d / "memory.limit_in_bytes", str(memory))
+                    _write(d / "memory.memsw.limit_in_bytes", str(memory), optional=True)
+                elif "/pids/" in str(d):
+                    _write(d / "pids.max", str(limits.pids))
+                elif "/cpu/" in str(d):
+                    _write(d / "cpu.shares", str(max(2, limits.cpu_weight * 1024 // 100)))
+        return Cgroup(dirs)
+
+    def remove_all(self) -> None:
+        _remove_tree_list(self._bases())
+
+    def remove_stale(self) -> list[str]:
+        """Remove the groups of `yun up` processes that no longer run. Returns their names."""
+        removed = []
+        parents = [ROOT / "yun"] if self.v2 else [ROOT / c / "yun" for c in V1_CONTROLLERS]
+        for parent in parents:
+            if not parent.is_dir():
+                continue
+            for child in parent.iterdir():
+                match = _OWNER.match(child.name)
+                if match and not _alive(int(match.group(1))):
+                    _remove_tree_list([child])
+                    removed.append(child.name)
+        return sorted(set(removed))
+
+    def leftovers(self) -> list[Path]:
+        return [d for base in self._bases() if base.exists() for d in base.iterdir() if d.is_dir()]
+
+
+def _remove_tree_list(bases: list[Path]) -> None:
+    for base in bases:
+        if not base.is_dir():
+            continue
+        for child in base.iterdir():
+            if child.is_dir():
+                group = Cgroup([child])
+                group.kill()
+                for _ in range(200):
+                    if group.remove():
+                        break
+                    os.sched_yield()
+        with contextlib.suppress(OSError):
+            base.rmdir()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _enable_v2_controllers(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        (path / "cgroup.subtree_control").write_text("+memory +pids +cpu")
+
+
+def _write(path: Path, value: str, optional: bool = False) -> None:
+    try:
+        path.write_text(value)
+    except OSError:
+        if not optional:
+            raise

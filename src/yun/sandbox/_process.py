@@ -1,0 +1,218 @@
+"""The process tier: templates forked from a zygote into namespaces and cgroups.
+
+Node-agent side of the sandbox. The in-sandbox half (unshare, mounts, import, fork server)
+lives in `yun.runtime`; hardening (uids, seccomp, pivot_root) slots into both halves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from yun.core import PlatformError
+from yun.protocol import (
+    Exited,
+    Fork,
+    Forked,
+    InitFailed,
+    Ready,
+    SpawnFailed,
+    Spawned,
+    SpawnTemplate,
+)
+from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits
+from yun.sandbox._channel import ControlChannel, seqpacket_pair
+from yun.sandbox._types import InitError, SandboxInstance, TemplateSpec
+
+
+class ProcessSandbox:
+    """Owns the zygote, and through it every template and instance on this node."""
+
+    def __init__(self, log_path: Path, namespaces: bool = True) -> None:
+        self.log_path = log_path
+        self.namespaces = namespaces
+        self.cgroups = CgroupTree()
+        self._zygote: subprocess.Popen[bytes] | None = None
+        self._control: ControlChannel | None = None
+        self._lock: asyncio.Lock | None = None
+
+    def start(self) -> None:
+        """Start the zygote. Called before the event loop runs (no loop needed)."""
+        if not self.cgroups.available:
+            raise PlatformError(
+                "cannot create cgroups under /sys/fs/cgroup/yun: the process tier needs root "
+                "(or a delegated cgroup) to limit memory and processes"
+            )
+        self.cgroups.remove_stale()
+        ours, theirs = seqpacket_pair()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self._zygote = subprocess.Popen(
+                [sys.executable, "-m", "yun.runtime.zygote", str(theirs.fileno())],
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,  # Ctrl-C reaches `yun up`, which drains before we stop
+                env=_zygote_env(),
+            )
+        theirs.close()
+        self._control = ControlChannel(ours)
+
+    async def start_template(self, spec: TemplateSpec,
+                             on_exit: Callable[[int, int], None]) -> Template:
+        if self._control is None:
+            raise PlatformError("the sandbox is not started")
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        started = time.perf_counter()
+        group = self.cgroups.create(f"{spec.key}.t{os.urandom(3).hex()}",
+                                    Limits(memory_mb=spec.memory_mb))
+        ours, theirs = seqpacket_pair()
+        fds = [theirs.fileno(), *group.procs_fds()]
+        message = SpawnTemplate(
+            key=spec.key,
+            code_dir=spec.code_dir,
+            layer_dir=spec.layer_dir,
+            handler=spec.handler,
+            env=spec.env,
+            network=spec.network,
+            hostname=spec.hostname,
+            concurrency=spec.concurrency,
+            namespaces=self.namespaces,
+        )
+        try:
+            async with self._lock:
+                await self._control.send(message, fds)
+                reply, _ = await self._control.recv()
+        except EOFError as exc:
+            raise PlatformError("the zygote exited; see the sandbox log") from exc
+        finally:
+            for fd in fds:
+                os.close(fd)
+        if isinstance(reply, SpawnFailed) or not isinstance(reply, Spawned):
+            ours.close()
+            _discard(group)
+            raise PlatformError(f"could not start a sandbox for {spec.key}: {reply}")
+        template = Template(self, spec, ControlChannel(ours), group, on_exit)
+        await template.wait_ready(started)
+        return template
+
+    async def stop(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self._zygote is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self._zygote.kill()
+            await asyncio.to_thread(self._zygote.wait)
+            self._zygote = None
+        await asyncio.to_thread(self.cgroups.remove_all)
+
+
+class Template:
+    """A function version's fork server inside its sandbox."""
+
+    def __init__(self, sandbox: ProcessSandbox, spec: TemplateSpec, channel: ControlChannel,
+                 group: Cgroup, on_exit: Callable[[int, int], None]) -> None:
+        self.sandbox = sandbox
+        self.spec = spec
+        self.channel = channel
+        self.group = group
+        self.init_ms = 0.0
+        self.alive = True
+        self._on_exit = on_exit
+        self._forks: dict[str, asyncio.Future[int]] = {}
+        self._reader: asyncio.Task[None] | None = None
+
+    async def wait_ready(self, started: float) -> None:
+        try:
+            reply, _ = await self.channel.recv()
+        except EOFError:
+            reply = None
+        if isinstance(reply, Ready):
+            self.init_ms = (time.perf_counter() - started) * 1000
+            # Ended by close(): the reader exits on EOF when the channel closes.
+            self._reader = asyncio.get_running_loop().create_task(self._read())
+            return
+        self.close()
+        if isinstance(reply, InitFailed):
+            raise InitError(reply.error_type, reply.message, reply.traceback)
+        raise InitError("SandboxError", "the sandbox exited during start-up (see the "
+                        f"sandbox log at {self.sandbox.log_path})", "")
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                message, fds = await self.channel.recv()
+            except (EOFError, OSError):
+                break
+            for fd in fds:
+                os.close(fd)
+            if isinstance(message, Forked):
+                future = self._forks.pop(message.instance, None)
+                if future is not None and not future.done():
+                    future.set_result(message.pid)
+            elif isinstance(message, Exited):
+                self._on_exit(message.pid, message.exit_code)
+        self.alive = False
+        for future in self._forks.values():
+            if not future.done():
+                future.set_exception(PlatformError(f"the sandbox of {self.spec.key} exited"))
+        self._forks.clear()
+
+    async def fork(self, instance_id: str) -> SandboxInstance:
+        if not self.alive:
+            raise PlatformError(f"the sandbox of {self.spec.key} is gone")
+        started = time.perf_counter()
+        group = self.sandbox.cgroups.create(instance_id, Limits(memory_mb=self.spec.memory_mb))
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        fds = [theirs.fileno(), *group.procs_fds()]
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._forks[instance_id] = future
+        try:
+            await self.channel.send(Fork(instance=instance_id), fds)
+            pid = await future
+        except BaseException:
+            ours.close()
+            _discard(group)
+            raise
+        finally:
+            theirs.close()
+            for fd in fds[1:]:
+                os.close(fd)
+        return SandboxInstance(id=instance_id, pid=pid, sock=ours, cgroup=group,
+                               fork_ms=(time.perf_counter() - started) * 1000)
+
+    def close(self) -> None:
+        """Kill the template; as pid 1 of its namespace its instances die with it."""
+        self.alive = False
+        self.channel.close()
+        self.group.kill()
+        _discard(self.group)
+
+
+def _discard(group: Cgroup) -> None:
+    group.kill()
+    if not group.remove():
+        # Processes take a moment to leave after SIGKILL; retry off the hot path.
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().call_later(0.05, _retry_remove, group, 100)
+
+
+def _retry_remove(group: Cgroup, attempts: int) -> None:
+    group.kill()
+    if not group.remove() and attempts > 0:
+        asyncio.get_running_loop().call_later(0.05, _retry_remove, group, attempts - 1)
+
+
+def _zygote_env() -> dict[str, str]:
+    keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV")
+    return {k: v for k, v in os.environ.items() if k in keep}

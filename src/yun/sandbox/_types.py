@@ -1,0 +1,44 @@
+"""The contract between the node agent and any sandbox tier."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+from yun.sandbox._cgroups import Cgroup
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    """What a tier needs to start a function version's template."""
+
+    key: str  # "function@version", unique per node
+    code_dir: str
+    layer_dir: str | None
+    handler: str
+    env: dict[str, str]
+    network: str
+    hostname: str
+    memory_mb: int
+    concurrency: int
+
+
+@dataclass
+class SandboxInstance:
+    """A running instance: its socket to the node and its cgroup."""
+
+    id: str
+    pid: int  # inside the function's pid namespace
+    sock: socket.socket
+    cgroup: Cgroup
+    fork_ms: float
+
+
+class InitError(Exception):
+    """The handler could not be loaded (import failed, missing attribute, sandbox died)."""
+
+    def __init__(self, error_type: str, message: str, traceback: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
+        self.traceback = traceback

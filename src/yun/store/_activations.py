@@ -1,0 +1,70 @@
+"""Activation records and the log lines of their invocations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from yun.core.errors import InvalidRequest, NotFound
+from yun.core.types import ActivationRecord
+from yun.store._codec import activation_from_row, activation_to_row, log_from_row, log_to_row
+from yun.store._models import LogLine
+from yun.store._schema import activations, logs
+
+
+def _check_limit(limit: int) -> None:
+    if limit < 1:
+        raise InvalidRequest(f"limit must be at least 1, was: {limit}")
+
+
+async def add(
+    conn: AsyncConnection, records: Sequence[ActivationRecord], lines: Sequence[LogLine]
+) -> None:
+    # executemany: one statement per table for the whole batch.
+    if records:
+        await conn.execute(sa.insert(activations), [activation_to_row(r) for r in records])
+    if lines:
+        await conn.execute(sa.insert(logs), [log_to_row(line) for line in lines])
+
+
+async def list_activations(
+    conn: AsyncConnection, tenant: str, function: str | None, limit: int
+) -> list[ActivationRecord]:
+    _check_limit(limit)
+    query = sa.select(activations).where(activations.c.tenant == tenant)
+    if function is not None:
+        query = query.where(activations.c.function == function)
+    query = query.order_by(activations.c.start.desc(), activations.c.id.desc()).limit(limit)
+    return [activation_from_row(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def get_activation(
+    conn: AsyncConnection, tenant: str, activation_id: str
+) -> ActivationRecord:
+    query = sa.select(activations).where(
+        activations.c.tenant == tenant, activations.c.id == activation_id
+    )
+    row = (await conn.execute(query)).mappings().first()
+    if row is None:
+        raise NotFound(f"activation '{activation_id}' does not exist")
+    return activation_from_row(row)
+
+
+async def list_logs(
+    conn: AsyncConnection,
+    tenant: str,
+    function: str | None,
+    after: int,
+    limit: int,
+    activation_id: str | None,
+) -> list[LogLine]:
+    _check_limit(limit)
+    query = sa.select(logs).where(logs.c.tenant == tenant, logs.c.id > after)
+    if function is not None:
+        query = query.where(logs.c.function == function)
+    if activation_id is not None:
+        query = query.where(logs.c.activation_id == activation_id)
+    query = query.order_by(logs.c.id).limit(limit)
+    return [log_from_row(row) for row in (await conn.execute(query)).mappings()]

@@ -1,0 +1,121 @@
+"""The tables, as SQLAlchemy Core metadata. Migrations create them; queries use these objects.
+
+Keep this in step with `migrations/versions/`: a test compares the migrated database with
+this metadata, so a column added here without a migration fails the suite.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# An id that is BIGSERIAL on PostgreSQL and the rowid on SQLite (INTEGER PRIMARY KEY only
+# aliases the rowid when the type is spelled INTEGER).
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("admin", sa.Boolean, nullable=False),
+    sa.Column("key_hash", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
+)
+
+functions = sa.Table(
+    "functions",
+    metadata,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("latest_version", sa.Integer, nullable=False),
+    sa.Column("memory", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+
+versions = sa.Table(
+    "versions",
+    metadata,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("function", sa.Text, primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("code_hash", sa.Text, nullable=False),
+    sa.Column("layer_hash", sa.Text, nullable=True),
+    sa.Column("code_size", sa.BigInteger, nullable=False),
+    sa.Column("manifest", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["tenant", "function"],
+        ["functions.tenant", "functions.name"],
+        name="fk_versions_function",
+        ondelete="CASCADE",
+    ),
+)
+
+aliases = sa.Table(
+    "aliases",
+    metadata,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("function", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("weights", sa.JSON, nullable=False),  # {"<version>": percent}
+    sa.ForeignKeyConstraint(
+        ["tenant", "function", "version"],
+        ["versions.tenant", "versions.function", "versions.number"],
+        name="fk_aliases_version",
+        ondelete="CASCADE",
+    ),
+)
+
+# Activation records and logs outlive their function (billing and audit need them), so
+# they carry no foreign key to `functions`.
+activations = sa.Table(
+    "activations",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("function", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("start", sa.Double, nullable=False),
+    sa.Column("end", sa.Double, nullable=False),
+    sa.Column("duration_ms", sa.Double, nullable=False),
+    sa.Column("init_ms", sa.Double, nullable=False),
+    sa.Column("wait_ms", sa.Double, nullable=False),
+    sa.Column("memory_mb", sa.Integer, nullable=False),
+    sa.Column("max_rss_mb", sa.Double, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("billed_ms", sa.BigInteger, nullable=False),
+    sa.Column("gb_seconds", sa.Double, nullable=False),
+    sa.Column("error_type", sa.Text, nullable=True),
+    sa.Column("error_message", sa.Text, nullable=True),
+    sa.Column("traceback", sa.Text, nullable=True),
+)
+sa.Index(
+    "ix_activations_tenant_function_start",
+    activations.c.tenant,
+    activations.c.function,
+    activations.c.start.desc(),
+)
+sa.Index("ix_activations_tenant_start", activations.c.tenant, activations.c.start.desc())
+
+logs = sa.Table(
+    "logs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("activation_id", sa.Text, nullable=False),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("function", sa.Text, nullable=False),
+    sa.Column("stream", sa.Text, nullable=False),
+    sa.Column("time", sa.Double, nullable=False),
+    sa.Column("line", sa.Text, nullable=False),
+    # AUTOINCREMENT: never reuse an id, even after retention deletes the newest rows;
+    # readers page with "id > after" and would otherwise miss lines.
+    sqlite_autoincrement=True,
+)
+sa.Index("ix_logs_tenant_function_id", logs.c.tenant, logs.c.function, logs.c.id)
+sa.Index("ix_logs_tenant_activation_id", logs.c.tenant, logs.c.activation_id, logs.c.id)

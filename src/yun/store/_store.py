@@ -1,0 +1,199 @@
+"""`Store`: the durable state of one Yun installation, behind one async API.
+
+Every method is one transaction. Writers on SQLite take the write lock when they begin
+(see `_engine`); on PostgreSQL they lock the rows they read before writing and retry when a
+concurrent insert of the same key wins.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from yun.core.errors import Conflict, PlatformError
+from yun.core.types import ActivationRecord, Alias, Manifest, Version
+from yun.store import _activations, _aliases, _keys, _migrate, _versions
+from yun.store._engine import WRITE, create_engine
+from yun.store._models import ApiKey, FunctionSummary, LogLine
+
+T = TypeVar("T")
+Op = Callable[[AsyncConnection], Awaitable[T]]
+
+_ATTEMPTS = 5
+
+
+class Store:
+    """Tenant-scoped access to keys, functions, versions, aliases, records and logs.
+
+    Open with `await Store.open(url)`; the schema is migrated to the newest revision first.
+    Errors: `NotFound` and `InvalidRequest` as documented per method, `Conflict` when a write
+    kept losing races, `PlatformError` when the database failed (retriable).
+    """
+
+    def __init__(self, engine: AsyncEngine, now: Callable[[], float]) -> None:
+        self._engine = engine
+        self._now = now
+        self._name = engine.url.render_as_string(hide_password=True)
+
+    @classmethod
+    async def open(cls, url: str, *, now: Callable[[], float] = time.time) -> Store:
+        """Connect to `url` (e.g. `sqlite+aiosqlite:////var/lib/yun/yun.db` or
+        `postgresql+asyncpg://...`), creating a SQLite file if needed, and migrate to head.
+        `now` gives the wall-clock epoch seconds stamped on new rows."""
+        store = cls(create_engine(url), now)
+        try:
+            await store._write(lambda conn: conn.run_sync(_migrate.upgrade), attempts=1)
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- transactions ---------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._engine.connect() as conn:
+                if write:
+                    conn = await conn.execution_options(**{WRITE: True})
+                async with conn.begin():
+                    yield conn
+        except sa.exc.IntegrityError:
+            raise  # `_write` decides: retry, or Conflict
+        except sa.exc.DBAPIError as e:
+            raise PlatformError(f"store {self._name} failed: {e.orig}") from e
+
+    async def _read(self, op: Op[T]) -> T:
+        async with self._transaction(write=False) as conn:
+            return await op(conn)
+
+    async def _write(self, op: Op[T], *, attempts: int = _ATTEMPTS) -> T:
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self._transaction(write=True) as conn:
+                    return await op(conn)
+            except sa.exc.IntegrityError as e:
+                # A concurrent transaction inserted the same key first (PostgreSQL lets
+                # both read "absent"). Retrying reads the winner's row and goes on from it.
+                if attempt == attempts:
+                    raise Conflict(f"store write kept conflicting: {e.orig}") from e
+        raise AssertionError("unreachable: attempts must be at least 1")
+
+    # -- API keys -------------------------------------------------------------------------
+
+    async def create_api_key(self, tenant: str, name: str, admin: bool) -> str:
+        """Store a new key's hash; return its plaintext, which cannot be recovered later."""
+        now = self._now()
+        return await self._write(lambda c: _keys.create(c, tenant, name, admin, now))
+
+    async def lookup_api_key(self, plaintext: str) -> ApiKey | None:
+        return await self._read(lambda c: _keys.lookup(c, plaintext))
+
+    async def count_api_keys(self) -> int:
+        """Keys of all tenants (0 means the installation is not bootstrapped yet)."""
+        return await self._read(_keys.count)
+
+    # -- functions and versions -----------------------------------------------------------
+
+    async def create_version(
+        self,
+        tenant: str,
+        manifest: Manifest,
+        code_hash: str,
+        layer_hash: str | None,
+        code_size: int,
+    ) -> tuple[Version, bool]:
+        """Deploy `manifest.name`: the next version number (1 for a new function), and True.
+        If the latest version has the same code, layer and manifest, return it and False."""
+        now = self._now()
+        return await self._write(
+            lambda c: _versions.create_version(
+                c, tenant, manifest, code_hash, layer_hash, code_size, now
+            )
+        )
+
+    async def get_version(self, tenant: str, function: str, number: int) -> Version:
+        return await self._read(lambda c: _versions.get_version(c, tenant, function, number))
+
+    async def latest_version(self, tenant: str, function: str) -> Version:
+        return await self._read(lambda c: _versions.latest_version(c, tenant, function))
+
+    async def list_functions(self, tenant: str) -> list[FunctionSummary]:
+        """Sorted by name."""
+        return await self._read(lambda c: _versions.list_functions(c, tenant))
+
+    async def list_versions(self, tenant: str, function: str) -> list[Version]:
+        """Ascending by number."""
+        return await self._read(lambda c: _versions.list_versions(c, tenant, function))
+
+    async def delete_function(self, tenant: str, function: str) -> None:
+        """Remove the function, its versions and aliases; activation records and logs stay."""
+        await self._write(lambda c: _versions.delete_function(c, tenant, function))
+
+    # -- aliases --------------------------------------------------------------------------
+
+    async def set_alias(self, tenant: str, alias: Alias) -> Alias:
+        """Create or replace. Every version named must exist; weights are 1..99 % each,
+        name versions other than `alias.version`, and sum to less than 100."""
+        return await self._write(lambda c: _aliases.set_alias(c, tenant, alias))
+
+    async def get_alias(self, tenant: str, function: str, name: str) -> Alias:
+        return await self._read(lambda c: _aliases.get_alias(c, tenant, function, name))
+
+    async def list_aliases(self, tenant: str, function: str) -> list[Alias]:
+        """Sorted by name."""
+        return await self._read(lambda c: _aliases.list_aliases(c, tenant, function))
+
+    async def delete_alias(self, tenant: str, function: str, name: str) -> None:
+        await self._write(lambda c: _aliases.delete_alias(c, tenant, function, name))
+
+    # -- activation records and logs ------------------------------------------------------
+
+    async def add_activations(
+        self, records: Sequence[ActivationRecord], logs: Sequence[LogLine]
+    ) -> None:
+        """Store a batch in one transaction (group commit: one fsync for many invocations).
+        A record id already stored fails the whole batch with `Conflict`."""
+        await self._write(lambda c: _activations.add(c, records, logs), attempts=1)
+
+    async def list_activations(
+        self, tenant: str, function: str | None = None, limit: int = 20
+    ) -> list[ActivationRecord]:
+        """Newest first."""
+        return await self._read(lambda c: _activations.list_activations(c, tenant, function, limit))
+
+    async def get_activation(self, tenant: str, activation_id: str) -> ActivationRecord:
+        return await self._read(lambda c: _activations.get_activation(c, tenant, activation_id))
+
+    async def list_logs(
+        self,
+        tenant: str,
+        function: str | None,
+        after: int = 0,
+        limit: int = 200,
+        activation_id: str | None = None,
+    ) -> list[LogLine]:
+        """Lines with `seq > after`, ascending; page on with the last line's `seq`."""
+        return await self._read(
+            lambda c: _activations.list_logs(c, tenant, function, after, limit, activation_id)
+        )
