@@ -14,6 +14,8 @@ from yun.core.errors import (
     PlatformError,
     Unauthorized,
     YunError,
+    error_body,
+    http_status,
 )
 from yun.core.types import (
     ActivationRecord,
@@ -51,5 +53,7 @@ __all__ = [
     "Version",
     "YunError",
     "billed_ms",
+    "error_body",
+    "http_status",
     "gb_seconds",
 ]

@@ -83,3 +83,27 @@ class Overloaded(PlatformError):
     def __init__(self, message: str, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+def http_status(error: YunError) -> int:
+    """The one mapping from errors to HTTP statuses, used by every HTTP edge."""
+    for kind, status in _HTTP_STATUS:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+_HTTP_STATUS: tuple[tuple[type[YunError], int], ...] = (
+    (PayloadTooLarge, 413),
+    (InvalidRequest, 400),
+    (Unauthorized, 401),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Overloaded, 503),
+    (FunctionError, 500),
+    (PlatformError, 500),
+)
+
+
+def error_body(error: YunError) -> dict[str, dict[str, str]]:
+    return {"error": {"type": error.code, "message": error.message}}

@@ -106,7 +106,7 @@ def _load_handler(spec: SpawnTemplate) -> Callable[..., object]:
 
 
 def _run(spec: SpawnTemplate, control: socket.socket) -> None:
-    _linux.set_process_name(f"yun-t:{spec.key}")
+    _linux.set_process_name(f"yun-t:{spec.hostname}")
     if spec.namespaces:
         _isolate(spec)
     _environment(spec)
@@ -156,7 +156,7 @@ def _fork_server(spec: SpawnTemplate, control: socket.socket,
             os.close(wake_w)
             control.close()
             _join_cgroups(fds[1:])
-            _linux.set_process_name(f"yun-i:{spec.key}")
+            _linux.set_process_name(f"yun-i:{spec.hostname}")
             instance.serve(socket.socket(fileno=fds[0]), handler, spec.concurrency)
             os._exit(0)
         for fd in fds:

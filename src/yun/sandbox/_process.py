@@ -27,7 +27,7 @@ from yun.protocol import (
     Spawned,
     SpawnTemplate,
 )
-from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits
+from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits, favor_dynamic_changes
 from yun.sandbox._channel import ControlChannel, seqpacket_pair
 from yun.sandbox._types import InitError, SandboxInstance, TemplateSpec
 
@@ -42,6 +42,7 @@ class ProcessSandbox:
         self._zygote: subprocess.Popen[bytes] | None = None
         self._control: ControlChannel | None = None
         self._lock: asyncio.Lock | None = None
+        self.fast_migrations = False
 
     def start(self) -> None:
         """Start the zygote. Called before the event loop runs (no loop needed)."""
@@ -51,6 +52,7 @@ class ProcessSandbox:
                 "(or a delegated cgroup) to limit memory and processes"
             )
         self.cgroups.remove_stale()
+        self.fast_migrations = favor_dynamic_changes()
         ours, theirs = seqpacket_pair()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
@@ -99,7 +101,7 @@ class ProcessSandbox:
                 os.close(fd)
         if isinstance(reply, SpawnFailed) or not isinstance(reply, Spawned):
             ours.close()
-            _discard(group)
+            discard_cgroup(group)
             raise PlatformError(f"could not start a sandbox for {spec.key}: {reply}")
         template = Template(self, spec, ControlChannel(ours), group, on_exit)
         await template.wait_ready(started)
@@ -182,7 +184,7 @@ class Template:
             pid = await future
         except BaseException:
             ours.close()
-            _discard(group)
+            discard_cgroup(group)
             raise
         finally:
             theirs.close()
@@ -196,10 +198,11 @@ class Template:
         self.alive = False
         self.channel.close()
         self.group.kill()
-        _discard(self.group)
+        discard_cgroup(self.group)
 
 
-def _discard(group: Cgroup) -> None:
+def discard_cgroup(group: Cgroup) -> None:
+    """Kill what is left in a group and remove it, retrying off the hot path."""
     group.kill()
     if not group.remove():
         # Processes take a moment to leave after SIGKILL; retry off the hot path.

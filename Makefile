@@ -1,0 +1,27 @@
+# The two commands in the README: `make run` and `make test`. Both start from a clean clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run test check bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	scripts/setup
+	@touch $@
+
+run: setup
+	$(BIN)/yun up --demo
+
+test: setup
+	scripts/test
+
+check: setup
+	scripts/check
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .yun .pytest_cache .mypy_cache .ruff_cache

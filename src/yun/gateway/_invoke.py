@@ -1,0 +1,207 @@
+"""The data path: `POST /fn/NAME[:ALIAS|:VERSION]` → auth → resolve → node agent → response.
+
+A raw ASGI app rather than a framework route: this is the hot path, and every microsecond
+here is added to every invocation.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from yun.autoscaler import Policy
+from yun.core import (
+    ActivationRecord,
+    InvalidRequest,
+    PayloadTooLarge,
+    Status,
+    Version,
+    YunError,
+    billed_ms,
+    error_body,
+    gb_seconds,
+    http_status,
+)
+from yun.gateway._auth import KeyCache
+from yun.gateway._routes import Resolver
+from yun.metering import Recorder
+from yun.node import NodeAgent, Outcome, VersionPool
+from yun.protocol import Invoke
+from yun.sandbox import TemplateSpec
+from yun.store import LogLine
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+MAX_BODY = 6 << 20  # 6 MiB, as Lambda's synchronous payload limit
+_json = msgspec.json.Encoder()
+
+
+class Deployments:
+    """Maps a version to its pool on this node, building the sandbox spec once."""
+
+    def __init__(self, node: NodeAgent, code_root: Path, layer_root: Path) -> None:
+        self.node = node
+        self.code_root = code_root
+        self.layer_root = layer_root
+
+    def pool(self, tenant: str, version: Version) -> VersionPool:
+        key = pool_key(tenant, version.function, version.number)
+        existing = self.node.pools.get(key)
+        if existing is not None:
+            return existing
+        manifest = version.manifest
+        spec = TemplateSpec(
+            key=key.replace("/", "."),
+            code_dir=str(self.code_root / version.code_hash),
+            layer_dir=str(self.layer_root / version.layer_hash) if version.layer_hash else None,
+            handler=manifest.handler,
+            env=dict(manifest.env),
+            network=manifest.network.value,
+            hostname=manifest.name,
+            memory_mb=manifest.memory,
+            concurrency=manifest.concurrency,
+        )
+        scale = manifest.scale
+        policy = Policy(min=scale.min, max=scale.max, target=scale.target,
+                        keep_alive=scale.keep_alive)
+        return self.node.pool(key, spec, policy, manifest.concurrency)
+
+
+def pool_key(tenant: str, function: str, number: int) -> str:
+    return f"{tenant}/{function}@{number}"
+
+
+class InvokeApp:
+    def __init__(self, keys: KeyCache, resolver: Resolver, deployments: Deployments,
+                 recorder: Recorder, max_wait: float = 30.0) -> None:
+        self.keys = keys
+        self.resolver = resolver
+        self.deployments = deployments
+        self.recorder = recorder
+        self.max_wait = max_wait
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        wall_start = time.time()
+        try:
+            if scope["method"] != "POST":
+                await _reply(send, 405, error_body(InvalidRequest(
+                    f"invoke with POST, was: {scope['method']}")), [(b"allow", b"POST")])
+                return
+            headers = dict(scope["headers"])
+            key = await self.keys.authenticate(_text(headers.get(b"authorization")))
+            target = scope["path"][len("/fn/"):]
+            body = await _read_body(receive, headers)
+            if body.strip():
+                try:
+                    msgspec.json.decode(body)
+                except msgspec.DecodeError as exc:
+                    raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
+            version = await self.resolver.resolve(key.tenant, target)
+        except YunError as exc:
+            await _reply(send, http_status(exc), error_body(exc))
+            return
+        pool = self.deployments.pool(key.tenant, version)
+        manifest = version.manifest
+        request_id = os.urandom(16).hex()
+        invoke = Invoke(id=request_id, timeout_ms=int(manifest.timeout * 1000),
+                        function=version.function, version=version.number,
+                        memory_mb=manifest.memory, tenant=key.tenant)
+        outcome = await self.deployments.node.invoke(pool, invoke, body, manifest.timeout,
+                                                     max_wait=min(self.max_wait,
+                                                                  manifest.timeout + 30))
+        await _respond(send, outcome, request_id, version)
+        await self._record(outcome, request_id, key.tenant, version, wall_start)
+
+    async def _record(self, outcome: Outcome, request_id: str, tenant: str, version: Version,
+                      wall_start: float) -> None:
+        memory = version.manifest.memory
+        billed = billed_ms(outcome.duration_ms) if outcome.status != Status.THROTTLED else 0
+        record = ActivationRecord(
+            id=request_id,
+            function=version.function,
+            version=version.number,
+            tenant=tenant,
+            start=wall_start,
+            end=time.time(),
+            duration_ms=outcome.duration_ms,
+            init_ms=outcome.init_ms,
+            wait_ms=outcome.wait_ms,
+            memory_mb=memory,
+            max_rss_mb=outcome.max_rss_mb,
+            status=outcome.status,
+            billed_ms=billed,
+            gb_seconds=gb_seconds(billed, memory),
+            error_type=outcome.error_type,
+            error_message=outcome.error_message,
+            traceback=outcome.traceback,
+        )
+        logs = [LogLine(seq=0, activation_id=request_id, tenant=tenant, function=version.function,
+                        stream=r.stream, time=r.time, line=r.line) for r in outcome.logs]
+        await self.recorder.record(record, logs)
+
+
+async def _respond(send: Send, outcome: Outcome, request_id: str, version: Version) -> None:
+    headers = [(b"x-yun-activation-id", request_id.encode()),
+               (b"x-yun-version", str(version.number).encode())]
+    if outcome.status == Status.SUCCESS:
+        headers.extend((k.encode(), v.encode()) for k, v in outcome.headers
+                       if k not in _FRAMING)
+        await _send(send, outcome.status_code, outcome.body, headers)
+        return
+    if outcome.status != Status.THROTTLED:
+        headers.append((b"x-yun-function-error", outcome.status.value.encode()))
+    headers.extend((k.encode(), v.encode()) for k, v in outcome.headers if k == "retry-after")
+    payload = {"error": {"type": outcome.error_type or outcome.status.value,
+                         "message": outcome.error_message or "",
+                         "status": outcome.status.value,
+                         "activation_id": request_id}}
+    status = _ERROR_STATUS.get(outcome.status, outcome.status_code)
+    await _send(send, status, _json.encode(payload),
+                [*headers, (b"content-type", b"application/json")])
+
+
+_FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
+
+# A handler exception is a 500 of the function, distinct from the platform's 502/503/504.
+_ERROR_STATUS = {Status.ERROR: 500, Status.TIMEOUT: 504, Status.OOM: 502, Status.CRASHED: 502,
+                 Status.THROTTLED: 503}
+
+
+async def _read_body(receive: Receive, headers: dict[bytes, bytes]) -> bytes:
+    declared = headers.get(b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        raise PayloadTooLarge(f"request body of {int(declared)} bytes exceeds the 6 MiB limit")
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise PayloadTooLarge(f"request body exceeds the 6 MiB limit ({size}+ bytes)")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _reply(send: Send, status: int, payload: object,
+                 extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    await _send(send, status, _json.encode(payload),
+                [(b"content-type", b"application/json"), *(extra or [])])
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _text(value: bytes | None) -> str | None:
+    return value.decode("latin-1") if value is not None else None

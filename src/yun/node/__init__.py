@@ -1,0 +1,7 @@
+"""The node agent: owns the instances on one machine and serves invocations on them."""
+
+from yun.node._agent import NodeAgent
+from yun.node._outcome import Outcome
+from yun.node._pool import VersionPool
+
+__all__ = ["NodeAgent", "Outcome", "VersionPool"]

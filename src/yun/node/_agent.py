@@ -1,0 +1,269 @@
+"""The node agent: runs function instances on this machine and serves invocations on them.
+
+Requests for a version with no free instance wait in a bounded buffer (the activator) while
+instances start; the autoscaler's decisions decide how many to start and which idle ones to
+reap. Every wait has a deadline and every buffer a size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import time
+from collections.abc import Callable
+
+from yun.autoscaler import Policy, decide, desired_instances
+from yun.core import Overloaded, PlatformError, Status
+from yun.node._instance import Instance, InstanceGone
+from yun.node._outcome import Outcome
+from yun.node._pool import VersionPool, Waiter
+from yun.protocol import Invoke
+from yun.sandbox import InitError, ProcessSandbox, Template, TemplateSpec, discard_cgroup
+
+
+class NodeAgent:
+    def __init__(self, sandbox: ProcessSandbox, queue_depth: int = 100,
+                 tick_seconds: float = 0.5) -> None:
+        self.sandbox = sandbox
+        self.queue_depth = queue_depth
+        self.tick_seconds = tick_seconds
+        self.pools: dict[str, VersionPool] = {}
+        self._ids = itertools.count(1)
+        self._prefix = os.urandom(2).hex()
+        self._tasks: asyncio.TaskGroup | None = None
+        self._stopping = asyncio.Event()
+        self.cold_starts = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self, ready: Callable[[], None] | None = None) -> None:
+        """Own every instance task until `stop()`; the autoscaler ticks in here."""
+        async with asyncio.TaskGroup() as tasks:
+            self._tasks = tasks
+            if ready is not None:
+                ready()
+            while not self._stopping.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.tick_seconds)
+                self.tick(time.monotonic())
+            self._shutdown_instances()
+        self._tasks = None
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _shutdown_instances(self) -> None:
+        for pool in self.pools.values():
+            for waiter in pool.waiters:
+                if not waiter.future.done():
+                    waiter.future.set_exception(Overloaded("the node is shutting down", 1.0))
+            pool.waiters.clear()
+            for instance in list(pool.instances.values()):
+                instance.reap()
+            self._close_template(pool)
+
+    # -- invocation --------------------------------------------------------------------------
+
+    def pool(self, key: str, spec: TemplateSpec, policy: Policy, concurrency: int) -> VersionPool:
+        pool = self.pools.get(key)
+        if pool is None:
+            pool = self.pools[key] = VersionPool(key, spec, policy, concurrency)
+        return pool
+
+    async def invoke(self, pool: VersionPool, invoke: Invoke, body: bytes,
+                     timeout: float, max_wait: float) -> Outcome:
+        arrived = time.perf_counter()
+        try:
+            instance, init_ms = await self._acquire(pool, max_wait)
+        except Overloaded as exc:
+            return _refused(exc)
+        except InitError as exc:
+            return Outcome(status=Status.ERROR, status_code=500, error_type=exc.error_type,
+                           error_message=f"the handler could not be loaded: {exc.message}",
+                           traceback=exc.traceback,
+                           wait_ms=(time.perf_counter() - arrived) * 1000)
+        except PlatformError as exc:
+            return Outcome(status=Status.CRASHED, status_code=502, error_type="PlatformError",
+                           error_message=exc.message,
+                           wait_ms=(time.perf_counter() - arrived) * 1000)
+        started = time.perf_counter()
+        wait_ms = (started - arrived) * 1000
+        try:
+            result, response = await instance.call(invoke, body, timeout)
+        except InstanceGone as exc:
+            return Outcome(status=exc.status, status_code=_GONE_STATUS[exc.status],
+                           error_type=exc.status.value, error_message=exc.message,
+                           init_ms=init_ms, wait_ms=wait_ms, instance=instance.id,
+                           duration_ms=(time.perf_counter() - started) * 1000)
+        finally:
+            pool.release(instance)
+            pool.dispatch()
+        duration_ms = (time.perf_counter() - started) * 1000
+        return Outcome(
+            status=Status.SUCCESS if result.ok else Status.ERROR,
+            status_code=result.status_code,
+            headers=result.headers,
+            body=response,
+            error_type=result.error_type,
+            error_message=result.error_message,
+            traceback=result.traceback,
+            logs=result.logs,
+            init_ms=init_ms,
+            wait_ms=wait_ms - init_ms if wait_ms > init_ms else 0.0,
+            duration_ms=duration_ms,
+            max_rss_mb=result.max_rss_kb / 1024,
+            instance=instance.id,
+        )
+
+    async def _acquire(self, pool: VersionPool, max_wait: float) -> tuple[Instance, float]:
+        if not pool.waiters:
+            instance = pool.free_instance()
+            if instance is not None:
+                pool.assign(instance)
+                return instance, 0.0
+        if len(pool.waiters) >= self.queue_depth:
+            raise Overloaded(
+                f"function {pool.key} has {len(pool.waiters)} requests waiting for an instance "
+                f"(the limit is {self.queue_depth})", retry_after=1.0)
+        waiter = Waiter(asyncio.get_running_loop().create_future())
+        pool.waiters.append(waiter)
+        self._scale_up(pool)
+        try:
+            async with asyncio.timeout(max_wait):
+                return await waiter.future
+        except TimeoutError:
+            if _assigned(waiter):  # the slot arrived as the deadline fired: use it
+                return waiter.future.result()
+            raise Overloaded(f"no instance of {pool.key} became free within {max_wait:g} s",
+                             retry_after=1.0) from None
+        except asyncio.CancelledError:
+            if _assigned(waiter):  # give back a slot nobody will use
+                pool.release(waiter.future.result()[0])
+                pool.dispatch()
+            raise
+        finally:
+            with contextlib.suppress(ValueError):
+                pool.waiters.remove(waiter)
+
+    # -- scaling -----------------------------------------------------------------------------
+
+    def _scale_up(self, pool: VersionPool) -> None:
+        wanted = desired_instances(pool.demand, pool.policy)
+        if pool.waiters and wanted == 0:
+            wanted = 1
+        missing = wanted - len(pool.instances) - pool.starting
+        for _ in range(max(0, missing)):
+            self._start_instance(pool)
+
+    def _start_instance(self, pool: VersionPool) -> None:
+        if self._tasks is None:
+            raise PlatformError("the node agent is not running")
+        pool.starting += 1
+        self._tasks.create_task(self._grow(pool))
+
+    async def _grow(self, pool: VersionPool) -> None:
+        started = time.perf_counter()
+        try:
+            template = await self._template(pool)
+            sandboxed = await template.fork(f"{pool.spec.key}.{self._prefix}{next(self._ids)}")
+        except (InitError, PlatformError, OSError) as exc:
+            pool.starting -= 1
+            error = exc if isinstance(exc, InitError | PlatformError) else PlatformError(str(exc))
+            # Without an instance the waiters cannot be served: fail them now, not at timeout.
+            if not pool.instances and not pool.starting:
+                for waiter in list(pool.waiters):
+                    if not waiter.future.done():
+                        waiter.future.set_exception(error)
+                pool.waiters.clear()
+            return
+        instance = Instance(sandboxed, pool.concurrency,
+                            init_ms=(time.perf_counter() - started) * 1000,
+                            created_at=time.monotonic(),
+                            on_gone=lambda gone: self._forget(pool, gone))
+        pool.starting -= 1
+        pool.instances[instance.id] = instance
+        pool.by_pid[instance.pid] = instance
+        self.cold_starts += 1
+        assert self._tasks is not None
+        self._tasks.create_task(instance.serve())
+        await asyncio.sleep(0)  # let serve() open its streams before the first call
+        pool.dispatch()
+
+    async def _template(self, pool: VersionPool) -> Template:
+        if pool.template is not None and pool.template.alive:
+            return pool.template
+        if pool.template_start is None:
+            future: asyncio.Future[Template] = asyncio.get_running_loop().create_future()
+            pool.template_start = future
+            try:
+                template = await self.sandbox.start_template(
+                    pool.spec, lambda pid, code: _on_exit(pool, pid, code))
+            except BaseException as exc:
+                future.set_exception(exc)
+                future.exception()  # retrieved: the waiters below re-raise it
+                raise
+            finally:
+                pool.template_start = None
+            pool.template = template
+            future.set_result(template)
+            return template
+        return await asyncio.shield(pool.template_start)
+
+    def _forget(self, pool: VersionPool, instance: Instance) -> None:
+        pool.instances.pop(instance.id, None)
+        pool.by_pid.pop(instance.pid, None)
+        discard_cgroup(instance.cgroup)
+        if pool.waiters:
+            self._scale_up(pool)
+
+    def tick(self, now: float) -> None:
+        """Reap instances idle past keep-alive, keep `min` warm, drop idle templates."""
+        for pool in self.pools.values():
+            decision = decide(pool.views(), pool.demand, pool.policy, now)
+            for instance_id in decision.reap:
+                instance = pool.instances.get(instance_id)
+                if instance is not None:
+                    instance.reap()
+            if pool.pinned and len(pool.instances) + pool.starting < pool.policy.min:
+                for _ in range(pool.policy.min - len(pool.instances) - pool.starting):
+                    self._start_instance(pool)
+            if pool.is_idle() and pool.template is not None:
+                self._close_template(pool)
+
+    def _close_template(self, pool: VersionPool) -> None:
+        if pool.template is not None:
+            pool.template.close()
+            pool.template = None
+
+    def drop(self, key_prefix: str) -> None:
+        """Stop every instance of the versions whose key starts with `key_prefix`."""
+        for key in [k for k in self.pools if k.startswith(key_prefix)]:
+            pool = self.pools.pop(key)
+            for instance in list(pool.instances.values()):
+                instance.reap()
+            self._close_template(pool)
+
+    def instance_count(self) -> int:
+        return sum(len(p.instances) for p in self.pools.values())
+
+
+def _assigned(waiter: Waiter) -> bool:
+    future = waiter.future
+    return future.done() and not future.cancelled() and future.exception() is None
+
+
+def _on_exit(pool: VersionPool, pid: int, code: int) -> None:
+    instance = pool.by_pid.get(pid)
+    if instance is not None:
+        instance.exit_code = code
+
+
+def _refused(exc: Overloaded) -> Outcome:
+    return Outcome(status=Status.THROTTLED, status_code=503,
+                   headers=[("retry-after", str(max(1, round(exc.retry_after))))],
+                   error_type="Overloaded", error_message=exc.message)
+
+
+_GONE_STATUS = {Status.TIMEOUT: 504, Status.OOM: 502, Status.CRASHED: 502}

@@ -1,0 +1,125 @@
+"""One running instance as the node agent sees it: a socket, in-flight calls, a cgroup."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from yun.core import Status
+from yun.protocol import PREFIX, Invoke, Result, decode_header, encode, parse_prefix
+from yun.sandbox import SandboxInstance
+
+_HIGH_WATER = 256 << 10  # beyond this much unsent data, wait for the instance to read
+
+
+class InstanceGone(Exception):
+    """The instance died (or was killed) before answering this call."""
+
+    def __init__(self, status: Status, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Instance:
+    def __init__(self, sandboxed: SandboxInstance, concurrency: int, init_ms: float,
+                 created_at: float, on_gone: Callable[[Instance], None]) -> None:
+        self.id = sandboxed.id
+        self.pid = sandboxed.pid
+        self.cgroup = sandboxed.cgroup
+        self._sock = sandboxed.sock
+        self.concurrency = concurrency
+        self.init_ms = init_ms
+        self.created_at = created_at
+        self.inflight = 0
+        self.idle_since: float | None = time.monotonic()
+        self.served = 0
+        self.alive = True
+        self.exit_code: int | None = None
+        self._reaped = False
+        self._pending: dict[str, asyncio.Future[tuple[Result, bytes]]] = {}
+        self._timed_out: set[str] = set()
+        self._on_gone = on_gone
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def serve(self) -> None:
+        """Read replies until the instance goes away; owned by the node agent's task group."""
+        reader, self._writer = await asyncio.open_unix_connection(sock=self._sock)
+        try:
+            while True:
+                head_len, body_len = parse_prefix(await reader.readexactly(PREFIX.size))
+                message = decode_header(await reader.readexactly(head_len))
+                body = await reader.readexactly(body_len) if body_len else b""
+                if isinstance(message, Result):
+                    future = self._pending.pop(message.id, None)
+                    if future is not None and not future.done():
+                        future.set_result((message, body))
+        except (asyncio.IncompleteReadError, ConnectionError, Exception):  # noqa: BLE001
+            pass  # any read failure means the instance is unusable; why is decided below
+        finally:
+            self._gone()
+
+    def _gone(self) -> None:
+        self.alive = False
+        if self._writer is not None:
+            self._writer.close()
+        if self._pending:
+            status, message = self._death_reason()
+            for request_id, future in self._pending.items():
+                if not future.done():
+                    if self._timed_out and request_id not in self._timed_out:
+                        status = Status.CRASHED
+                        message = ("the instance was killed because another invocation on it "
+                                   "timed out")
+                    future.set_exception(InstanceGone(status, message))
+            self._pending.clear()
+        self.cgroup.kill()
+        self._on_gone(self)
+
+    def _death_reason(self) -> tuple[Status, str]:
+        if self.cgroup.oom_kills() > 0:
+            return Status.OOM, "the instance exceeded its memory limit and was killed"
+        detail = f" (exit code {self.exit_code})" if self.exit_code is not None else ""
+        return Status.CRASHED, f"the instance exited before answering{detail}"
+
+    async def call(self, invoke: Invoke, body: bytes, timeout: float) -> tuple[Result, bytes]:
+        """Send one invocation; InstanceGone on death, timeout kills the instance."""
+        if not self.alive or self._writer is None:
+            raise InstanceGone(Status.CRASHED, "the instance is gone")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[Result, bytes]] = loop.create_future()
+        self._pending[invoke.id] = future
+        # call_later rather than wait_for: no extra task per call on the hot path.
+        timer = loop.call_later(timeout, self._expire, invoke.id, timeout)
+        try:
+            self._writer.write(encode(invoke, body))
+            if self._writer.transport.get_write_buffer_size() > _HIGH_WATER:
+                await self._writer.drain()
+            return await future
+        finally:
+            timer.cancel()
+            self._pending.pop(invoke.id, None)
+
+    def _expire(self, request_id: str, timeout: float) -> None:
+        future = self._pending.get(request_id)
+        if future is None or future.done():
+            return
+        self._timed_out.add(request_id)
+        future.set_exception(
+            InstanceGone(Status.TIMEOUT, f"the invocation ran past its timeout of {timeout:g} s "
+                         "and its instance was stopped")
+        )
+        self.kill()
+
+    def kill(self) -> None:
+        """Stop the instance now; its reader sees EOF and finishes the bookkeeping."""
+        self.alive = False
+        self.cgroup.kill()
+
+    def reap(self) -> None:
+        """Stop an idle instance (scale-down)."""
+        self._reaped = True
+        self.kill()
+        if self._writer is not None:
+            self._writer.close()

@@ -1,0 +1,25 @@
+"""What the node agent answers for one invocation: how it ended, and the response to send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from yun.core import Status
+from yun.protocol import LogRecord
+
+
+@dataclass
+class Outcome:
+    status: Status
+    status_code: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    error_type: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+    logs: list[LogRecord] = field(default_factory=list)
+    init_ms: float = 0.0
+    wait_ms: float = 0.0
+    duration_ms: float = 0.0
+    max_rss_mb: float = 0.0
+    instance: str | None = None

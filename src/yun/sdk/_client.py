@@ -1,0 +1,358 @@
+"""`yun.Client`: a synchronous HTTP client for the control API (`/v1/...`) and invoke (`/fn/...`).
+
+Settings are discovered the same way the CLI does it: explicit argument → `YUN_*` environment →
+the files `yun up` writes into the data dir → defaults. Every failure the server reports comes
+back as one exception type, `ApiError`, so callers map a single thing at their edge.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from yun.core.errors import YunError
+
+__all__ = ["ApiError", "Client", "ClientSettings", "InvokeResult"]
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+DEFAULT_DATA_DIR = ".yun"
+
+# A deploy installs requirements on the server, and pip can stay silent for minutes between
+# progress lines; the normal read timeout would abort a healthy deploy.
+_DEPLOY_READ_TIMEOUT = 900.0
+
+
+class ApiError(YunError):
+    """The server answered with an error, or could not be reached (`status` 0)."""
+
+    def __init__(self, status: int, type: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.type = type
+        self.code = type
+
+    def __repr__(self) -> str:
+        return f"ApiError({self.status!r}, {self.type!r}, {self.message!r})"
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """The effective connection settings and where each one came from (for `yun config show`)."""
+
+    url: str
+    url_source: str
+    api_key: str | None
+    api_key_source: str
+    data_dir: Path
+    data_dir_source: str
+
+    @classmethod
+    def discover(
+        cls,
+        url: str | None = None,
+        api_key: str | None = None,
+        data_dir: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> ClientSettings:
+        """Argument → `YUN_URL`/`YUN_API_KEY`/`YUN_DATA_DIR` → data-dir files → defaults."""
+        env = os.environ if environ is None else environ
+        if data_dir is not None:
+            folder, folder_source = Path(data_dir), "argument"
+        elif env.get("YUN_DATA_DIR"):
+            folder, folder_source = Path(env["YUN_DATA_DIR"]), "$YUN_DATA_DIR"
+        else:
+            folder, folder_source = Path(DEFAULT_DATA_DIR), "default"
+
+        endpoint_file = folder / "endpoint"
+        if url is not None:
+            found_url, url_source = url, "argument"
+        elif env.get("YUN_URL"):
+            found_url, url_source = env["YUN_URL"], "$YUN_URL"
+        elif (text := _read_text(endpoint_file)) is not None:
+            found_url, url_source = text, str(endpoint_file)
+        else:
+            found_url, url_source = DEFAULT_URL, "default"
+        if "://" not in found_url:
+            found_url = f"http://{found_url}"
+
+        key_file = folder / "admin.key"
+        key: str | None
+        if api_key is not None:
+            key, key_source = api_key, "argument"
+        elif env.get("YUN_API_KEY"):
+            key, key_source = env["YUN_API_KEY"], "$YUN_API_KEY"
+        elif (text := _read_text(key_file)) is not None:
+            key, key_source = text, str(key_file)
+        else:
+            key, key_source = None, "not set"
+
+        return cls(found_url.rstrip("/"), url_source, key, key_source, folder, folder_source)
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return text or None
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """What `/fn/...` answered. A 4xx/5xx is a result too: the function's error is data."""
+
+    status_code: int
+    headers: httpx.Headers
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def activation_id(self) -> str | None:
+        return _header(self.headers, "x-yun-activation-id")
+
+    @property
+    def function_error(self) -> str | None:
+        return _header(self.headers, "x-yun-function-error")
+
+
+class Client:
+    """`Client()` finds the local `yun up`; pass `url`/`api_key` to talk to another one."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        data_dir: str | Path | None = None,
+        timeout: float = 60,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.settings = ClientSettings.discover(url, api_key, data_dir)
+        self.timeout = timeout
+        headers = {"user-agent": "yun-sdk"}
+        if self.settings.api_key:
+            headers["authorization"] = f"Bearer {self.settings.api_key}"
+        self._http = httpx.Client(
+            base_url=self.settings.url, headers=headers, timeout=timeout, transport=transport
+        )
+
+    @property
+    def url(self) -> str:
+        return self.settings.url
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- functions -------------------------------------------------------------------------
+
+    def deploy(
+        self, bundle: bytes, progress: Callable[[str], None] | None = None
+    ) -> dict[str, Any]:
+        """Upload a zip bundle; `progress` receives each build line the server streams."""
+        timeout = httpx.Timeout(self.timeout, read=max(self.timeout, _DEPLOY_READ_TIMEOUT))
+        headers = {"content-type": "application/zip", "accept": "application/x-ndjson"}
+        with self._errors_mapped():
+            request = self._http.build_request(
+                "POST", "/v1/functions", content=bundle, headers=headers, timeout=timeout
+            )
+            response = self._http.send(request, stream=True)
+            try:
+                if response.status_code != 200 or "ndjson" not in response.headers.get(
+                    "content-type", ""
+                ):
+                    response.read()
+                    return _json_object(response)
+                return _read_deploy_stream(response, progress)
+            finally:
+                response.close()
+
+    def functions(self) -> list[dict[str, Any]]:
+        return _items(self._request("GET", "/v1/functions"), "functions")
+
+    def function(self, name: str) -> dict[str, Any]:
+        return self._request("GET", f"/v1/functions/{_seg(name)}")
+
+    def versions(self, name: str) -> list[dict[str, Any]]:
+        return _items(self._request("GET", f"/v1/functions/{_seg(name)}/versions"), "versions")
+
+    def delete(self, name: str) -> None:
+        self._request("DELETE", f"/v1/functions/{_seg(name)}")
+
+    # -- aliases ---------------------------------------------------------------------------
+
+    def set_alias(
+        self, name: str, alias: str, version: int, weights: dict[int, int] | None = None
+    ) -> dict[str, Any]:
+        """Point `alias` at `version`; `weights` sends that percentage to other versions."""
+        body = {"version": version, "weights": {str(v): p for v, p in (weights or {}).items()}}
+        return self._request("PUT", f"/v1/functions/{_seg(name)}/aliases/{_seg(alias)}", json=body)
+
+    def aliases(self, name: str) -> list[dict[str, Any]]:
+        return _items(self._request("GET", f"/v1/functions/{_seg(name)}/aliases"), "aliases")
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        self._request("DELETE", f"/v1/functions/{_seg(name)}/aliases/{_seg(alias)}")
+
+    # -- invoke ----------------------------------------------------------------------------
+
+    def invoke(self, name: str, data: object = None, qualifier: str | None = None) -> InvokeResult:
+        """Call a function synchronously; `data` is sent as JSON (None as `null`)."""
+        target = _seg(name) if qualifier is None else f"{_seg(name)}:{_seg(qualifier)}"
+        with self._errors_mapped():
+            response = self._http.post(
+                f"/fn/{target}",
+                content=json.dumps(data).encode(),
+                headers={"content-type": "application/json"},
+            )
+        return InvokeResult(response.status_code, response.headers, response.content)
+
+    # -- records ---------------------------------------------------------------------------
+
+    def activations(self, function: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        params: dict[str, str | int] = {"limit": limit}
+        if function is not None:
+            params["function"] = function
+        return _items(self._request("GET", "/v1/activations", params=params), "activations")
+
+    def activation(self, id: str) -> dict[str, Any]:
+        return self._request("GET", f"/v1/activations/{_seg(id)}")
+
+    def logs(
+        self,
+        function: str | None = None,
+        after: int = 0,
+        limit: int = 200,
+        activation: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Log lines with `seq > after`, oldest first; poll with the last `seq` to follow."""
+        params: dict[str, str | int] = {"after": after, "limit": limit}
+        if function is not None:
+            params["function"] = function
+        if activation is not None:
+            params["activation"] = activation
+        return _items(self._request("GET", "/v1/logs", params=params), "logs")
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        with self._errors_mapped():
+            response = self._http.request(method, path, **kwargs)
+        return _json_object(response)
+
+    @contextmanager
+    def _errors_mapped(self) -> Iterator[None]:
+        """Turn transport failures into `ApiError(0, ...)`, so callers catch one type."""
+        try:
+            yield
+        except httpx.ConnectError as exc:
+            raise ApiError(
+                0, "Unreachable", f"cannot reach Yun at {self.url}: is `yun up` running?"
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise ApiError(
+                0, "Timeout", f"Yun at {self.url} did not answer within {self.timeout:g} s"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise ApiError(
+                0, "Unreachable", f"connection to Yun at {self.url} failed: {exc}"
+            ) from exc
+
+
+def _header(headers: httpx.Headers, name: str) -> str | None:
+    value: str | None = headers.get(name)
+    return value
+
+
+def _seg(value: str) -> str:
+    """One URL path segment: a name can never reach a different route."""
+    return quote(value, safe="")
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of a successful answer; an `ApiError` for any status >= 400."""
+    if response.status_code >= 400:
+        raise _error_from(response)
+    if response.status_code == 204 or not response.content:
+        return {}
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ApiError(
+            response.status_code,
+            "BadResponse",
+            f"expected JSON from {response.url}, got: {response.text[:200]!r}",
+        ) from exc
+    if not isinstance(body, dict):
+        raise ApiError(
+            response.status_code, "BadResponse", f"expected a JSON object from {response.url}"
+        )
+    return cast(dict[str, Any], body)
+
+
+def _error_from(response: httpx.Response) -> ApiError:
+    try:
+        error = response.json()["error"]
+        return ApiError(response.status_code, str(error["type"]), str(error["message"]))
+    except (ValueError, KeyError, TypeError):
+        # Not our error body: a proxy in between, or a crash before the error mapper ran.
+        text = response.text.strip()[:200] or response.reason_phrase
+        return ApiError(response.status_code, "HTTPError", f"HTTP {response.status_code}: {text}")
+
+
+def _items(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    items = body.get(key)
+    if not isinstance(items, list):
+        raise ApiError(0, "BadResponse", f"expected a {key!r} list in the answer")
+    return cast(list[dict[str, Any]], items)
+
+
+def _read_deploy_stream(
+    response: httpx.Response, progress: Callable[[str], None] | None
+) -> dict[str, Any]:
+    """Consume the NDJSON deploy stream: progress lines, then one `result` or `error`."""
+    for line in response.iter_lines():
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError as exc:
+            raise ApiError(
+                0, "BadResponse", f"bad line in the deploy stream: {line[:200]!r}"
+            ) from exc
+        kind = event.get("event") if isinstance(event, dict) else None
+        if kind == "progress":
+            if progress is not None:
+                progress(str(event.get("message", "")))
+        elif kind == "result":
+            return cast(dict[str, Any], event)
+        elif kind == "error":
+            error = event.get("error") or {}
+            raise ApiError(
+                int(event.get("status", 500)),
+                str(error.get("type", "DeployError")),
+                str(error.get("message", "deploy failed")),
+            )
+    # The connection ended mid-build (server restart, proxy timeout): the outcome is unknown.
+    raise ApiError(0, "Incomplete", "the deploy stream ended without a result; check `yun ls`")

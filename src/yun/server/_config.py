@@ -1,0 +1,72 @@
+"""One typed configuration, validated at start: defaults → `YUN_*` environment → flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+from yun.core import InvalidRequest
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path(".yun")
+    queue_depth: int = 100  # requests buffered per function version while instances start
+    max_wait: float = 30.0  # longest a request waits in that buffer (s)
+    tick_seconds: float = 0.5  # autoscaler period (s)
+    drain_seconds: float = 30.0  # longest a shutdown waits for in-flight requests (s)
+    namespaces: bool = True  # new mount/pid/ipc/uts/net namespaces per function
+
+    def validate(self) -> Config:
+        if not 0 < self.port < 65536:
+            raise InvalidRequest(f"port must be 1..65535, was: {self.port}")
+        if self.queue_depth < 1:
+            raise InvalidRequest(f"queue_depth must be at least 1, was: {self.queue_depth}")
+        for name in ("max_wait", "tick_seconds", "drain_seconds"):
+            if getattr(self, name) <= 0:
+                raise InvalidRequest(f"{name} must be positive, was: {getattr(self, name)}")
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'yun.db'}"
+
+    def show(self) -> dict[str, str]:
+        return {k: str(v) for k, v in asdict(self).items()}
+
+
+def load_config(**flags: object) -> Config:
+    """Defaults, then `YUN_<FIELD>` variables, then the flags that were given (not None)."""
+    config = Config()
+    for field in fields(Config):
+        raw = os.environ.get(f"YUN_{field.name.upper()}")
+        if raw is not None:
+            config = replace(config, **{field.name: _parse(field.name, raw)})
+    given = {k: v for k, v in flags.items() if v is not None}
+    return replace(config, **given).validate()
+
+
+def _parse(name: str, raw: str) -> object:
+    default = getattr(Config(), name)
+    try:
+        if isinstance(default, bool):
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, Path):
+            return Path(raw)
+    except ValueError:
+        raise InvalidRequest(
+            f"YUN_{name.upper()} must be a {type(default).__name__}, was: {raw!r}") from None
+    return raw

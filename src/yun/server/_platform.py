@@ -1,0 +1,141 @@
+"""The embedded profile assembled: store, node agent, gateway and control API in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from yun.api import Deployer, create_api
+from yun.core import Version
+from yun.gateway import Deployments, InvokeApp, KeyCache, Resolver
+from yun.metering import Recorder
+from yun.node import NodeAgent
+from yun.sandbox import ProcessSandbox
+from yun.server._config import Config
+from yun.storage import CodeStore, LayerStore
+from yun.store import Store
+
+log = logging.getLogger("yun")
+
+DEFAULT_TENANT = "default"
+
+
+class Platform:
+    """Owns every long-lived part; `lifespan` starts and stops them in order."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        data = config.data_dir
+        self.sandbox = ProcessSandbox(data / "logs" / "sandbox.log", namespaces=config.namespaces)
+        self.node = NodeAgent(self.sandbox, queue_depth=config.queue_depth,
+                              tick_seconds=config.tick_seconds)
+        self.code = CodeStore(data / "code")
+        self.layers = LayerStore(data / "layers")
+        self.store: Store | None = None
+        self.admin_key: str | None = None
+        self._api: Any = None
+        self._invoke: InvokeApp | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._recorder: Recorder | None = None
+        self.deployer: Deployer | None = None
+
+    def start_sandbox(self) -> None:
+        """Before the event loop: the zygote forks from a small, quiet process."""
+        self.sandbox.start()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http" and scope["path"].startswith("/fn/"):
+            assert self._invoke is not None
+            await self._invoke(scope, receive, send)
+        else:
+            await self._api(scope, receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        message = await receive()
+        assert message["type"] == "lifespan.startup"
+        try:
+            await self.startup()
+        except Exception as exc:
+            log.exception("start-up failed")
+            await send({"type": "lifespan.startup.failed", "message": str(exc)})
+            return
+        await send({"type": "lifespan.startup.complete"})
+        message = await receive()
+        await self.shutdown()
+        await send({"type": "lifespan.shutdown.complete"})
+
+    async def startup(self) -> None:
+        data = self.config.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        self.store = store = await Store.open(self.config.database_url)
+        self.admin_key = await _admin_key(store, data / "admin.key")
+        keys = KeyCache(store)
+        resolver = Resolver(store)
+        deployments = Deployments(self.node, self.code.root, self.layers.root)
+        self._recorder = Recorder(store)
+        self._invoke = InvokeApp(keys, resolver, deployments, self._recorder,
+                                 max_wait=self.config.max_wait)
+
+        def on_deployed(tenant: str, version: Version) -> None:
+            resolver.invalidate(tenant, version.function)
+            self._pin(deployments, tenant, version)
+
+        def on_changed(tenant: str, name: str) -> None:
+            resolver.invalidate(tenant, name)
+
+        def on_removed(tenant: str, name: str) -> None:
+            resolver.invalidate(tenant, name)
+            self.node.drop(f"{tenant}/{name}@")
+
+        self.deployer = Deployer(store, self.code, self.layers, data / "staging", on_deployed)
+        self._api = create_api(store, keys, self.deployer, on_changed, on_removed)
+        node_ready = asyncio.Event()
+        self._tasks = [
+            asyncio.create_task(self.node.run(node_ready.set), name="node-agent"),
+            asyncio.create_task(self._recorder.run(), name="recorder"),
+        ]
+        await node_ready.wait()
+        for summary in await store.list_functions(DEFAULT_TENANT):
+            version = await store.latest_version(DEFAULT_TENANT, summary.name)
+            self._pin(deployments, DEFAULT_TENANT, version)
+        (data / "endpoint").write_text(self.config.url)
+
+    def _pin(self, deployments: Deployments, tenant: str, version: Version) -> None:
+        """Keep `scale.min` instances of the latest version warm; older versions may idle out."""
+        prefix = f"{tenant}/{version.function}@"
+        for key, pool in self.node.pools.items():
+            if key.startswith(prefix):
+                pool.pinned = False
+        if version.manifest.scale.min > 0:
+            deployments.pool(tenant, version).pinned = True
+
+    async def shutdown(self) -> None:
+        """Stop instances and the zygote, flush records, close the store (uvicorn has already
+        stopped accepting and waited for in-flight requests)."""
+        self.node.stop()
+        if self._recorder is not None:
+            self._recorder.stop()
+        for task in self._tasks:
+            with contextlib.suppress(Exception):
+                await task
+        await self.sandbox.stop()
+        if self.store is not None:
+            await self.store.close()
+
+
+async def _admin_key(store: Store, path: Path) -> str:
+    """First start creates an admin key and writes it (mode 600) for the local CLI to find."""
+    if path.exists() and await store.lookup_api_key(path.read_text().strip()) is not None:
+        return path.read_text().strip()
+    key = await store.create_api_key(DEFAULT_TENANT, "admin", admin=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,80 @@
+"""`yun up`: the embedded profile in one foreground process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shlex
+from pathlib import Path
+
+import uvicorn
+
+from yun.server._config import Config
+from yun.server._platform import DEFAULT_TENANT, Platform
+
+log = logging.getLogger("yun")
+
+
+def run(host: str | None = None, port: int | None = None, data_dir: Path | None = None,
+        demo: bool = False, config: Config | None = None) -> None:
+    from yun.server._config import load_config
+
+    config = config or load_config(host=host, port=port, data_dir=data_dir)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    platform = Platform(config)
+    platform.start_sandbox()  # before the event loop exists
+    server = uvicorn.Server(
+        uvicorn.Config(
+            platform,
+            host=config.host,
+            port=config.port,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            access_log=False,
+            log_level="warning",
+            timeout_graceful_shutdown=int(config.drain_seconds),
+            backlog=4096,
+        )
+    )
+    asyncio.run(_serve(server, platform, config, demo))
+
+
+async def _serve(server: uvicorn.Server, platform: Platform, config: Config, demo: bool) -> None:
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            await serving
+            return
+        await asyncio.sleep(0.01)
+    print(f"yun is up at {config.url} (data in {config.data_dir})", flush=True)
+    if demo:
+        await _deploy_demo(platform, config)
+    await serving
+
+
+async def _deploy_demo(platform: Platform, config: Config) -> None:
+    from yun.storage import pack
+
+    folder = _demo_folder()
+    assert platform.deployer is not None
+    done = await platform.deployer.deploy(DEFAULT_TENANT, pack(folder))
+    name = done.version.function
+    key_file = (config.data_dir / "admin.key").resolve()
+    print(f"{done.message} (from {folder})", flush=True)
+    print("try it:", flush=True)
+    print(f"  curl -s -X POST {config.url}/fn/{name} -H \"Authorization: Bearer "
+          f"$(cat {shlex.quote(str(key_file))})\" -d '{{\"name\": \"yun\"}}'", flush=True)
+    print(f"  yun invoke {name} --data '{{\"name\": \"yun\"}}'", flush=True)
+
+
+def _demo_folder() -> Path:
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "examples" / "hello"
+        if (candidate / "yun.yaml").exists():
+            return candidate
+    cwd = Path.cwd() / "examples" / "hello"
+    if (cwd / "yun.yaml").exists():
+        return cwd
+    raise FileNotFoundError("examples/hello not found: run `yun up --demo` from the repository")

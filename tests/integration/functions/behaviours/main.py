@@ -1,0 +1,29 @@
+"""One function that misbehaves on request, to check every way an invocation can end."""
+
+import os
+import sys
+import time
+
+
+class Oops(Exception):
+    pass
+
+
+def handle(event, context):
+    what = event.get("do")
+    if what == "raise":
+        raise Oops("it went wrong on purpose")
+    if what == "sleep":
+        time.sleep(float(event.get("seconds", 5)))
+    if what == "hog":
+        hog = []
+        while True:
+            hog.append(bytearray(8 << 20))
+    if what == "exit":
+        sys.stdout.flush()
+        os._exit(3)
+    if what == "status":
+        return {"statusCode": 201, "headers": {"X-Custom": "yes"}, "body": "made"}
+    if what == "unserialisable":
+        return {"a": object()}
+    return {"ok": True, "remaining": context.get_remaining_time_in_millis()}
