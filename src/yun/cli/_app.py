@@ -18,7 +18,9 @@ class _YunGroup(TyperGroup):
     Usage errors keep Click's exit code 2; anything else is a bug and keeps its traceback.
     """
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    # Typer builds a `typer.Context` for every command; its base class lives in Typer's private
+    # vendored Click, which we do not import.
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except YunError as exc:
