@@ -10,17 +10,24 @@ import typer
 
 def up(
     host: Annotated[
-        str, typer.Option(envvar="YUN_HOST", help="Address to listen on.")
-    ] = "127.0.0.1",
+        str | None,
+        typer.Option(envvar="YUN_HOST", show_default="127.0.0.1", help="Address to listen on."),
+    ] = None,
     port: Annotated[
-        int, typer.Option(envvar="YUN_PORT", min=1, max=65535, help="Port to listen on.")
-    ] = 8080,
-    data_dir: Annotated[
-        Path,
+        int | None,
         typer.Option(
-            envvar="YUN_DATA_DIR", file_okay=False, help="Where state, code and keys are kept."
+            envvar="YUN_PORT", min=1, max=65535, show_default="8080", help="Port to listen on."
         ),
-    ] = Path(".yun"),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="YUN_DATA_DIR",
+            file_okay=False,
+            show_default=".yun",
+            help="Where state, code and keys are kept.",
+        ),
+    ] = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="Deploy the demo functions on start.")
     ] = False,
@@ -30,4 +37,6 @@ def up(
     # command needs.
     from yun.server import run
 
+    # None means "not given": the server's config layers its own defaults and YUN_* values
+    # under the flags, so a future config file is not overridden by our defaults.
     run(host=host, port=port, data_dir=data_dir, demo=demo)
