@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from conftest import FUNCTIONS, Yun, sandbox_processes
 
 

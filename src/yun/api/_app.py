@@ -1,6 +1,8 @@
-"""The control plane: `/v1/...` for functions, versions, aliases, activations and logs."""
+"""The control plane: `/v1/...` for functions, versions, aliases, activations and logs.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime.
+"""
+
 
 import json
 from collections.abc import AsyncIterator, Callable

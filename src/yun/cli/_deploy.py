@@ -57,15 +57,18 @@ def _build_status(console: Console) -> Iterator[Callable[[str], None]]:
         TextColumn(
             "{task.description}",
             markup=False,
-            table_column=Column(no_wrap=True, overflow="ellipsis"),
+            table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1),
         ),
         console=console,
         transient=True,
+        expand=True,
     )
     with progress:
         task = progress.add_task("uploading", total=None)
 
         def show(line: str) -> None:
-            progress.update(task, description=line.strip().splitlines()[0] if line.strip() else "")
+            lines = line.strip().splitlines()
+            if lines:  # a blank line would only blank the status
+                progress.update(task, description=lines[-1])
 
         yield show

@@ -54,6 +54,6 @@ __all__ = [
     "YunError",
     "billed_ms",
     "error_body",
-    "http_status",
     "gb_seconds",
+    "http_status",
 ]

@@ -57,7 +57,7 @@ class Recorder:
                 await self.store.add_activations(records, lines)
                 self.written += len(records)
                 return
-            except Exception:  # noqa: BLE001 - retried, then reported; never crash the loop
+            except Exception:
                 log.exception("writing %d activation records failed (attempt %d)",
                               len(records), attempt + 1)
                 await asyncio.sleep(0.1 * (attempt + 1))

@@ -182,13 +182,13 @@ class NodeAgent:
                             init_ms=(time.perf_counter() - started) * 1000,
                             created_at=time.monotonic(),
                             on_gone=lambda gone: self._forget(pool, gone))
+        await instance.connect()
         pool.starting -= 1
         pool.instances[instance.id] = instance
         pool.by_pid[instance.pid] = instance
         self.cold_starts += 1
         assert self._tasks is not None
         self._tasks.create_task(instance.serve())
-        await asyncio.sleep(0)  # let serve() open its streams before the first call
         pool.dispatch()
 
     async def _template(self, pool: VersionPool) -> Template:

@@ -42,10 +42,15 @@ class Instance:
         self._timed_out: set[str] = set()
         self._on_gone = on_gone
         self._writer: asyncio.StreamWriter | None = None
+        self._reader: asyncio.StreamReader | None = None
+
+    async def connect(self) -> None:
+        self._reader, self._writer = await asyncio.open_unix_connection(sock=self._sock)
 
     async def serve(self) -> None:
         """Read replies until the instance goes away; owned by the node agent's task group."""
-        reader, self._writer = await asyncio.open_unix_connection(sock=self._sock)
+        reader = self._reader
+        assert reader is not None, "connect() first"
         try:
             while True:
                 head_len, body_len = parse_prefix(await reader.readexactly(PREFIX.size))
@@ -55,7 +60,7 @@ class Instance:
                     future = self._pending.pop(message.id, None)
                     if future is not None and not future.done():
                         future.set_result((message, body))
-        except (asyncio.IncompleteReadError, ConnectionError, Exception):  # noqa: BLE001
+        except (asyncio.IncompleteReadError, ConnectionError, Exception):
             pass  # any read failure means the instance is unusable; why is decided below
         finally:
             self._gone()

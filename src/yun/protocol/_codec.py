@@ -6,8 +6,11 @@ channels use SOCK_SEQPACKET so one recvmsg is one frame and file descriptors tra
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import struct
+from typing import cast
 
 import msgspec
 
@@ -47,7 +50,7 @@ def decode(frame: bytes) -> tuple[Message, bytes]:
 
 def decode_header(head: bytes) -> Message:
     try:
-        return _decoder.decode(head)
+        return cast(Message, _decoder.decode(head))
     except msgspec.DecodeError as exc:
         raise FrameError(f"undecodable frame header: {exc}") from exc
 
@@ -119,9 +122,5 @@ def recv_control(sock: socket.socket) -> tuple[Message, list[int]]:
 
 
 def _close_quietly(fd: int) -> None:
-    import os
-
-    try:
+    with contextlib.suppress(OSError):
         os.close(fd)
-    except OSError:
-        pass

@@ -51,7 +51,10 @@ class InitFailed(msgspec.Struct, tag=True):
 
 
 class Fork(msgspec.Struct, tag=True):
-    """node → template: fork one instance. fds: [instance socket, cgroup.procs of each controller]."""
+    """node → template: fork one instance.
+
+    fds passed alongside: [instance socket, cgroup.procs of each controller].
+    """
 
     instance: str
 

@@ -32,7 +32,7 @@ _routers: tuple[LogRouter, LogRouter] | None = None
 def serve(sock: socket.socket, handler: Callable[..., object], concurrency: int) -> None:
     global _routers
     _routers = (LogRouter("stdout", None), LogRouter("stderr", None))
-    sys.stdout, sys.stderr = _routers  # type: ignore[assignment]
+    sys.stdout, sys.stderr = _routers
     if concurrency == 1 and not inspect.iscoroutinefunction(handler):
         _serve_blocking(sock, handler)
     else:
@@ -100,14 +100,14 @@ _Outcome = tuple[bool, object]
 def _call(handler: Callable[..., object], body: bytes, context: Context) -> _Outcome:
     try:
         return True, handler(_event(body), context)
-    except Exception as exc:  # noqa: BLE001 - the user's exception becomes the error result
+    except Exception as exc:
         return False, exc
 
 
 async def _call_async(handler: Callable[..., object], body: bytes, context: Context) -> _Outcome:
     try:
         return True, await handler(_event(body), context)  # type: ignore[misc]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return False, exc
 
 
@@ -127,17 +127,17 @@ def _finish(context: Context, outcome: _Outcome, started: float) -> tuple[Result
             status, headers, payload = _response(value)
             if len(payload) > MAX_RESULT:
                 raise ValueError(f"response body of {len(payload)} bytes exceeds 6 MiB")
-        except Exception as exc:  # noqa: BLE001
-            ok, value = False, exc
+        except Exception as bad:
+            ok, value = False, bad
     if not ok:
-        exc = value if isinstance(value, BaseException) else RuntimeError(str(value))
+        error = value if isinstance(value, BaseException) else RuntimeError(str(value))
         return Result(
             id=context.request_id,
             ok=False,
             status_code=500,
-            error_type=type(exc).__name__,
-            error_message=str(exc),
-            traceback="".join(traceback.format_exception(exc)),
+            error_type=type(error).__name__,
+            error_message=str(error),
+            traceback="".join(traceback.format_exception(error)),
             logs=context.logs,
             max_rss_kb=rss,
             duration_ms=duration_ms,

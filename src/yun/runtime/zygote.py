@@ -7,11 +7,6 @@ interpreter start-up and the runtime's imports.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import sys
-
 # Preload what every template and instance needs, so forks share these pages.
 import asyncio  # noqa: F401
 import concurrent.futures  # noqa: F401
@@ -19,12 +14,16 @@ import contextvars  # noqa: F401
 import importlib  # noqa: F401
 import json  # noqa: F401
 import logging  # noqa: F401
+import os
+import signal
+import socket
+import sys
 import traceback  # noqa: F401
 
 import msgspec  # noqa: F401
 
 import yun.sdk._decorator  # noqa: F401  (user code may `import yun` for the decorator)
-from yun.protocol import SpawnFailed, Spawned, SpawnTemplate, recv_control, send_control
+from yun.protocol import Spawned, SpawnFailed, SpawnTemplate, recv_control, send_control
 from yun.runtime import _linux, instance, template  # noqa: F401
 
 

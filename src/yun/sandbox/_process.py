@@ -23,8 +23,8 @@ from yun.protocol import (
     Forked,
     InitFailed,
     Ready,
-    SpawnFailed,
     Spawned,
+    SpawnFailed,
     SpawnTemplate,
 )
 from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits, favor_dynamic_changes
@@ -97,7 +97,11 @@ class ProcessSandbox:
         except EOFError as exc:
             raise PlatformError("the zygote exited; see the sandbox log") from exc
         finally:
-            for fd in fds:
+            # Close `theirs` through its socket object: an os.close() of its number would
+            # leave the object to close the same number again later, by then maybe an HTTP
+            # connection's.
+            theirs.close()
+            for fd in fds[1:]:
                 os.close(fd)
         if isinstance(reply, SpawnFailed) or not isinstance(reply, Spawned):
             ours.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 from yun.core import InvalidRequest
 
@@ -48,8 +49,9 @@ def load_config(**flags: object) -> Config:
     for field in fields(Config):
         raw = os.environ.get(f"YUN_{field.name.upper()}")
         if raw is not None:
-            config = replace(config, **{field.name: _parse(field.name, raw)})
-    given = {k: v for k, v in flags.items() if v is not None}
+            changes: dict[str, Any] = {field.name: _parse(field.name, raw)}
+            config = replace(config, **changes)
+    given: dict[str, Any] = {k: v for k, v in flags.items() if v is not None}
     return replace(config, **given).validate()
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shlex
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
@@ -21,9 +24,10 @@ def run(host: str | None = None, port: int | None = None, data_dir: Path | None 
 
     config = config or load_config(host=host, port=port, data_dir=data_dir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     platform = Platform(config)
     platform.start_sandbox()  # before the event loop exists
-    server = uvicorn.Server(
+    server = _Server(
         uvicorn.Config(
             platform,
             host=config.host,
@@ -38,6 +42,28 @@ def run(host: str | None = None, port: int | None = None, data_dir: Path | None 
         )
     )
     asyncio.run(_serve(server, platform, config, demo))
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, so the process would end
+    by the signal; `yun up` drains and then exits 0, so it handles the signals itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._request_exit, sig)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    def _request_exit(self, sig: int) -> None:
+        if self.should_exit:  # a second Ctrl-C: stop waiting for in-flight requests
+            self.force_exit = True
+        self.should_exit = True
+        log.info("received %s: draining", signal.Signals(sig).name)
 
 
 async def _serve(server: uvicorn.Server, platform: Platform, config: Config, demo: bool) -> None:
