@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from yun.core import Version
+from yun.core import ManifestError, Version
 from yun.storage import CodeStore, LayerStore, unpack
 from yun.store import Store
 
@@ -46,6 +47,7 @@ class Deployer:
         try:
             say("checking the bundle")
             bundle = await asyncio.to_thread(unpack, data, staging / "code")
+            _check_runtime(bundle.manifest.runtime)
             layer_hash = None
             if bundle.requirements is not None:
                 say(f"installing {bundle.manifest.requirements}")
@@ -58,3 +60,14 @@ class Deployer:
             shutil.rmtree(staging, ignore_errors=True)
         self.on_deployed(tenant, version)
         return Deployed(version, created)
+
+
+NODE_RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _check_runtime(runtime: str) -> None:
+    # The zygote runs the node's own interpreter; a function built for another would fail
+    # at import, or subtly later, so refuse it at deploy.
+    if runtime != NODE_RUNTIME:
+        raise ManifestError(f"runtime {runtime} is not available on this node "
+                            f"(it runs {NODE_RUNTIME}) (yun.yaml)")

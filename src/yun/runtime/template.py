@@ -87,6 +87,7 @@ def _environment(spec: SpawnTemplate) -> None:
         }
     )
     os.environ.update(spec.env)
+    sys.dont_write_bytecode = True  # code and layers are read-only; bytecode came with the deploy
 
 
 def _load_handler(spec: SpawnTemplate) -> Callable[..., object]:

@@ -1,0 +1,9 @@
+import os
+import threading
+import time
+
+
+def handle(event, context):
+    time.sleep(float(event.get("sleep", 0)))
+    print("served by", threading.current_thread().name, "for", context.request_id)
+    return {"pid": os.getpid(), "request_id": context.request_id}
