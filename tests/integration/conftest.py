@@ -85,19 +85,28 @@ class Yun:
         return result
 
 
-def sandbox_processes(data_dir: Path) -> list[str]:
-    """Processes that belong to a Yun sandbox (zygote, templates, instances)."""
-    found = []
+def sandbox_processes(yun: Yun) -> set[int]:
+    """Pids of this `yun up`'s zygote and of every process in its cgroups."""
+    assert yun.process is not None
+    owner = yun.process.pid
+    found = set()
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             comm = (proc / "comm").read_text().strip()
-        except OSError:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            groups = (proc / "cgroup").read_text()
+        except (OSError, ValueError, IndexError):
             continue
-        if comm.startswith(("yun-zygote", "yun-t:", "yun-i:")):
-            found.append(f"{proc.name} {comm}")
+        if (comm == "yun-zygote" and ppid == owner) or f"/yun/up-{owner}/" in groups:
+            found.add(int(proc.name))
     return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    return {pid for pid in pids if Path(f"/proc/{pid}").exists()
+            and "Z" not in (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:1])}
 
 
 @pytest.fixture
@@ -109,3 +118,25 @@ def yun(tmp_path: Path) -> Iterator[Yun]:
     finally:
         if instance.process is not None:
             instance.stop()
+
+
+def activation(http: httpx.Client, activation_id: str, timeout: float = 5.0) -> dict[str, object]:
+    """The activation record, once the recorder has written it (batches every ≤ 50 ms)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = http.get(f"/v1/activations/{activation_id}")
+        if response.status_code == 200:
+            return response.json()  # type: ignore[no-any-return]
+        assert time.monotonic() < deadline, f"no record for {activation_id}"
+        time.sleep(0.05)
+
+
+def instance_groups(yun: Yun, version: str) -> list[str]:
+    """Instance cgroups of a function version, e.g. "hello@1" (templates end in `.t<hex>`)."""
+    assert yun.process is not None
+    base = Path("/sys/fs/cgroup/memory/yun") / f"up-{yun.process.pid}"
+    if not base.exists():
+        base = Path("/sys/fs/cgroup/yun") / f"up-{yun.process.pid}"
+    prefix = f"default.{version}."
+    return [d.name for d in base.iterdir()
+            if d.name.startswith(prefix) and not d.name[len(prefix):].startswith("t")]

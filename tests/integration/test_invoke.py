@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import FUNCTIONS, Yun
+from conftest import FUNCTIONS, Yun, activation
 
 
 def test_deploy_then_invoke_over_http_returns_the_handler_result(yun: Yun) -> None:
@@ -44,7 +44,7 @@ def test_a_handler_exception_is_a_500_with_the_error_and_a_record_with_the_trace
         error = response.json()["error"]
         assert error["type"] == "Oops"
         assert "on purpose" in error["message"]
-        record = _record(http, response.headers["x-yun-activation-id"])
+        record = activation(http, response.headers["x-yun-activation-id"])
     assert record["status"] == "error"
     assert "Oops" in record["traceback"]
 
@@ -58,7 +58,7 @@ def test_a_handler_past_its_timeout_is_stopped_and_reported_as_timeout(yun: Yun)
         assert response.status_code == 504
         assert response.headers["x-yun-function-error"] == "timeout"
         assert elapsed < 1 + 1.5  # timeout (1 s) + 1 s, plus start-up slack
-        assert _record(http, response.headers["x-yun-activation-id"])["status"] == "timeout"
+        assert activation(http, response.headers["x-yun-activation-id"])["status"] == "timeout"
         # the next call gets a fresh instance
         assert http.post("/fn/behaviours", json={}).status_code == 200
 
@@ -69,7 +69,7 @@ def test_a_handler_exceeding_its_memory_is_reported_as_oom(yun: Yun) -> None:
         response = http.post("/fn/behaviours", json={"do": "hog"})
         assert response.status_code == 502
         assert response.headers["x-yun-function-error"] == "oom"
-        assert _record(http, response.headers["x-yun-activation-id"])["status"] == "oom"
+        assert activation(http, response.headers["x-yun-activation-id"])["status"] == "oom"
         assert http.post("/fn/behaviours", json={}).status_code == 200
 
 
@@ -79,7 +79,7 @@ def test_an_instance_that_exits_is_reported_as_crashed(yun: Yun) -> None:
         response = http.post("/fn/behaviours", json={"do": "exit"})
         assert response.status_code == 502
         assert response.headers["x-yun-function-error"] == "crashed"
-        assert _record(http, response.headers["x-yun-activation-id"])["status"] == "crashed"
+        assert activation(http, response.headers["x-yun-activation-id"])["status"] == "crashed"
         assert http.post("/fn/behaviours", json={}).status_code == 200
 
 
@@ -119,23 +119,14 @@ def test_async_handlers_serve_several_requests_at_once_on_one_instance(yun: Yun)
 def test_records_and_logs_are_kept_per_activation(yun: Yun) -> None:
     yun.deploy(FUNCTIONS / "hello")
     with yun.http() as http:
-        activation = http.post("/fn/hello", json={"name": "logs"}).headers["x-yun-activation-id"]
-        record = _record(http, activation)
+        activation_id = http.post("/fn/hello", json={"name": "logs"}).headers[
+            "x-yun-activation-id"]
+        record = activation(http, activation_id)
     assert record["status"] == "success"
     assert record["billed_ms"] >= 1
     assert record["memory_mb"] == 128
     assert record["gb_seconds"] > 0
     logs = yun.cli("logs", "hello")
-    assert activation in logs.stdout and "greeting logs" in logs.stdout
+    assert activation_id in logs.stdout and "greeting logs" in logs.stdout
     listed = json.loads(yun.cli("activations", "hello", "--json").stdout)
-    assert listed[0]["id"] == activation
-
-
-def _record(http, activation_id: str, timeout: float = 5.0) -> dict:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        response = http.get(f"/v1/activations/{activation_id}")
-        if response.status_code == 200:
-            return response.json()  # type: ignore[no-any-return]
-        assert time.monotonic() < deadline, f"no record for {activation_id}"
-        time.sleep(0.05)
+    assert listed[0]["id"] == activation_id

@@ -24,6 +24,14 @@ def handle(event, context):
         os._exit(3)
     if what == "status":
         return {"statusCode": 201, "headers": {"X-Custom": "yes"}, "body": "made"}
+    if what == "connect":
+        import socket
+
+        try:
+            socket.create_connection(("127.0.0.1", int(event["port"])), timeout=1).close()
+        except OSError as exc:
+            return {"connected": False, "error": str(exc)}
+        return {"connected": True}
     if what == "unserialisable":
         return {"a": object()}
     return {"ok": True, "remaining": context.get_remaining_time_in_millis()}

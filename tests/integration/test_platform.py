@@ -1,0 +1,81 @@
+"""What `yun up` promises beyond a single call: docs, removal, warm minimums, no network,
+and the demo that `make run` shows."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+from conftest import FUNCTIONS, YUN, Yun, activation, free_port, instance_groups
+
+
+def test_the_openapi_document_is_served_at_docs(yun: Yun) -> None:
+    assert httpx.get(f"{yun.url}/docs").status_code == 200
+    paths = httpx.get(f"{yun.url}/openapi.json").json()["paths"]
+    assert "/v1/functions" in paths and "/v1/activations" in paths
+
+
+def test_removing_a_function_makes_it_unknown_and_keeps_its_records(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "hello")
+    with yun.http() as http:
+        activation_id = http.post("/fn/hello", json={}).headers["x-yun-activation-id"]
+        assert yun.cli("rm", "hello").returncode == 0
+        assert http.post("/fn/hello", json={}).status_code == 404
+        deadline = time.monotonic() + 5
+        while http.get(f"/v1/activations/{activation_id}").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert "hello" not in yun.cli("ls").stdout
+
+
+def test_min_instances_are_started_without_traffic_and_kept_past_keep_alive(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "warm")  # min: 2, keep_alive: 1s
+    deadline = time.monotonic() + 10
+    while len(instance_groups(yun, "warm@1")) < 2:
+        assert time.monotonic() < deadline, "min instances were not started"
+        time.sleep(0.1)
+    time.sleep(2.5)
+    assert len(instance_groups(yun, "warm@1")) == 2
+    with yun.http() as http:
+        response = http.post("/fn/warm", json={})
+        record = activation(http, response.headers["x-yun-activation-id"])
+    assert record["init_ms"] == 0
+
+
+def test_functions_have_no_network_by_default(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "behaviours")
+    with yun.http() as http:
+        result = http.post("/fn/behaviours", json={"do": "connect", "port": yun.port}).json()
+    assert result["connected"] is False
+
+
+def test_the_demo_prints_commands_that_work(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [YUN, "up", "--demo", "--port", str(port), "--data-dir", str(tmp_path / "data")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "YUN_DATA_DIR": str(tmp_path / "data")},
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 30
+        while not any(line.strip().startswith("yun invoke") for line in lines):
+            assert time.monotonic() < deadline, "".join(lines)
+            lines.append(process.stdout.readline())
+        curl = next(line.strip() for line in lines if line.strip().startswith("curl"))
+        answer = subprocess.run(curl, shell=True, capture_output=True, text=True, timeout=30)
+        assert "hello, yun" in answer.stdout, answer
+        invoke = next(line.strip() for line in lines if line.strip().startswith("yun invoke"))
+        env = {**os.environ, "YUN_DATA_DIR": str(tmp_path / "data")}
+        env["PATH"] = f"{Path(YUN).parent}:{env['PATH']}"
+        out = subprocess.run(invoke, shell=True, capture_output=True, text=True, timeout=30,
+                             env=env)
+        assert re.search(r"hello, yun", out.stdout), out
+    finally:
+        process.terminate()
+        assert process.wait(30) == 0
