@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -140,3 +141,23 @@ def test_bad_requests_get_clear_errors_and_disturb_nothing(yun: Yun, tmp_path: P
     with yun.http() as http:
         assert http.post("/fn/hello", json={}).status_code == 200
         assert len(http.get("/v1/functions/hello/versions").json()["versions"]) == 1
+
+
+def test_a_killed_yun_up_takes_its_sandboxes_with_it_and_the_next_start_cleans_up(
+        yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "hello")
+    with yun.http() as http:
+        http.post("/fn/hello", json={})
+    assert yun.process is not None
+    pid = yun.process.pid
+    running = sandbox_processes(yun)
+    assert yun.stop(signal.SIGKILL) == -signal.SIGKILL
+    deadline = time.monotonic() + 5
+    while alive(running):
+        assert time.monotonic() < deadline, f"still running: {alive(running)}"
+        time.sleep(0.05)
+    yun.start()  # removes the groups the killed process left behind
+    for tree in ("memory", "pids", "cpu", ""):
+        assert not (Path("/sys/fs/cgroup") / tree / "yun" / f"up-{pid}").exists()
+    with yun.http() as http:
+        assert http.post("/fn/hello", json={}).status_code == 200

@@ -271,14 +271,15 @@ def _validate(raw: Mapping[str, object], where: _Where) -> Manifest:
             f"timeout must be more than 0 and at most 900s (15m), was: {_show(raw['timeout'])}"
         )
         raise _fail(message, where.of("timeout"))
+    concurrency = _int(_opt(raw, "concurrency", 1), "concurrency", 1, 1000, "", where)
     return Manifest(
         name=_name(raw["name"], where.of("name")),
         handler=_handler(raw["handler"], where.of("handler")),
         runtime=_choice(raw.get("runtime"), "runtime", RUNTIMES, where),
         memory=_int(_opt(raw, "memory", 128), "memory", 64, 10240, " MiB", where),
         timeout=timeout,
-        concurrency=_int(_opt(raw, "concurrency", 1), "concurrency", 1, 1000, "", where),
-        scale=_scale(raw.get("scale"), where),
+        concurrency=concurrency,
+        scale=_scale(raw.get("scale"), where, concurrency),
         env=_env(raw.get("env"), where),
         requirements=_requirements(raw.get("requirements"), where.of("requirements")),
         network=Network(_choice(raw.get("network"), "network", tuple(Network), where)),
@@ -356,9 +357,10 @@ def _seconds(value: object, what: str, at: str) -> float:
     return seconds
 
 
-def _scale(value: object, where: _Where) -> ScaleSpec:
+def _scale(value: object, where: _Where, concurrency: int) -> ScaleSpec:
+    """`target` defaults to `concurrency` (fill each instance) and may not exceed it."""
     if value is None:
-        return ScaleSpec()
+        return ScaleSpec(target=float(concurrency))
     if not isinstance(value, Mapping):
         message = f"scale must be a mapping like {{min: 0, max: 10}}, was: {_show(value)}"
         raise _fail(message, where.of("scale"))
@@ -369,9 +371,13 @@ def _scale(value: object, where: _Where) -> ScaleSpec:
         default = "" if value.get("max") is not None else " by default"
         message = f"scale.min must be <= scale.max, was: min {low}, max {high}{default}"
         raise _fail(message, where.of("scale", "min"))
-    target = _opt(value, "target", 1.0)
+    target = _opt(value, "target", float(concurrency))
     if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target < math.inf:
         message = f"scale.target must be a number > 0, was: {_show(target)}"
+        raise _fail(message, where.of("scale", "target"))
+    if target > concurrency:
+        message = (f"scale.target must be at most concurrency ({concurrency}): an instance "
+                   f"never serves more, was: {_show(target)}")
         raise _fail(message, where.of("scale", "target"))
     at = where.of("scale", "keep_alive")
     keep_alive = _seconds(_opt(value, "keep_alive", 600.0), "scale.keep_alive", at)

@@ -575,6 +575,7 @@ def manifests(draw: st.DrawFn) -> Manifest:
         lambda s: not s.startswith("YUN_")
     )
     env_values = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]))
+    concurrency = draw(st.integers(1, 1000))
     return Manifest(
         name=draw(st.from_regex(r"[a-z][a-z0-9-]{0,62}", fullmatch=True)),
         handler=".".join(draw(st.lists(identifiers, min_size=1, max_size=3)))
@@ -583,11 +584,11 @@ def manifests(draw: st.DrawFn) -> Manifest:
         runtime=draw(st.sampled_from(["python3.11", "python3.12", "python3.13"])),
         memory=draw(st.integers(64, 10240)),
         timeout=draw(st.floats(min_value=0, max_value=900, exclude_min=True)),
-        concurrency=draw(st.integers(1, 1000)),
+        concurrency=concurrency,
         scale=ScaleSpec(
             min=draw(st.integers(0, high)),
             max=high,
-            target=draw(positive),
+            target=draw(positive.filter(lambda t: t <= concurrency)),
             keep_alive=draw(st.floats(min_value=0, allow_infinity=False, allow_nan=False)),
         ),
         env=draw(st.dictionaries(env_names, env_values.map(lambda v: v[:40]), max_size=20)),
@@ -633,3 +634,14 @@ def test_from_dict_with_junk_either_validates_or_raises_a_manifest_error(
 def test_any_text_either_loads_or_raises_a_manifest_error(text: str) -> None:
     with contextlib.suppress(ManifestError):
         load_manifest(text)
+
+
+def test_scale_target_defaults_to_concurrency() -> None:
+    assert load_manifest(yaml_with("concurrency: 8\n")).scale.target == 8.0
+    assert load_manifest(yaml_with("concurrency: 8\nscale: {max: 2}\n")).scale.target == 8.0
+
+
+def test_scale_target_above_concurrency_is_refused_with_the_line() -> None:
+    with pytest.raises(ManifestError, match=r"scale\.target must be at most concurrency \(1\).*"
+                                            r"was: 4 \(yun\.yaml line 3\)"):
+        load_manifest(yaml_with("scale: {target: 4}\n"))
