@@ -19,8 +19,8 @@ import time
 import _harness as h
 
 HANDLER = h.FUNCTIONS / "hello"
-PRINT = ("import sys; sys.path.insert(0, {dir!r}); import json; from main import handle; "
-         "print(json.dumps(handle({{'name': 'bench'}}, None)))").format(dir=str(HANDLER))
+PRINT = (f"import sys; sys.path.insert(0, {str(HANDLER)!r}); import json; from main import handle; "
+         "print(json.dumps(handle({'name': 'bench'}, None)))")
 EXEC_PEERS = {
     "exec python -c (fresh interpreter)": [str(h.VENV / "python"), "-c", PRINT],
     "exec python -I -S -c (no site)": [str(h.VENV / "python"), "-I", "-S", "-c", PRINT],

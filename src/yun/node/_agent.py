@@ -42,12 +42,14 @@ class NodeAgent:
         """Own every instance task until `stop()`; the autoscaler ticks in here."""
         async with asyncio.TaskGroup() as tasks:
             self._tasks = tasks
+            blanks = tasks.create_task(self.sandbox.keep_blanks())
             if ready is not None:
                 ready()
             while not self._stopping.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self.tick_seconds)
                 self.tick(time.monotonic())
+            blanks.cancel()
             self._shutdown_instances()
         self._tasks = None
 

@@ -28,6 +28,7 @@ from yun.protocol._frames import (
     Spawned,
     SpawnFailed,
     SpawnTemplate,
+    Specialise,
 )
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "SpawnFailed",
     "SpawnTemplate",
     "Spawned",
+    "Specialise",
     "decode",
     "decode_header",
     "encode",

@@ -24,6 +24,13 @@ class SpawnTemplate(msgspec.Struct, tag=True):
     hostname: str
     concurrency: int
     namespaces: bool = True
+    blank: bool = False  # prepare the sandbox only; the function arrives later in Specialise
+
+
+class Specialise(msgspec.Struct, tag=True):
+    """node → blank sandbox: become the template of this function."""
+
+    spec: SpawnTemplate
 
 
 class Spawned(msgspec.Struct, tag=True):
@@ -105,6 +112,7 @@ class Result(msgspec.Struct, tag=True):
 
 Message = (
     SpawnTemplate
+    | Specialise
     | Spawned
     | SpawnFailed
     | Ready

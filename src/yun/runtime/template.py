@@ -24,6 +24,7 @@ from yun.protocol import (
     InitFailed,
     Ready,
     SpawnTemplate,
+    Specialise,
     recv_control,
     send_control,
 )
@@ -48,7 +49,11 @@ def start(spec: SpawnTemplate, fds: list[int]) -> None:
             # pid 1 inside; this process exits and the zygote (a subreaper) adopts the template.
             if os.fork() != 0:
                 os._exit(0)
-        _run(spec, socket.socket(fileno=control_fd))
+            _prepare_namespaces(spec)
+        control = socket.socket(fileno=control_fd)
+        if spec.blank:
+            spec = _wait_for_function(control)
+        _run(spec, control)
     except BaseException:
         traceback.print_exc()
         os._exit(70)
@@ -61,10 +66,30 @@ def _join_cgroups(cgroup_fds: list[int]) -> None:
         os.close(fd)
 
 
-def _isolate(spec: SpawnTemplate) -> None:
+def _prepare_namespaces(spec: SpawnTemplate) -> None:
+    """What every sandbox needs before it knows its function (a blank stops after this)."""
+    _linux.set_process_name("yun-blank")
     # Nothing mounted in here may propagate back to the host.
     _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
     _linux.mount("proc", "/proc", "proc", _linux.MS_NOSUID | _linux.MS_NODEV | _linux.MS_NOEXEC)
+    if spec.network != "egress":
+        _linux.loopback_up()
+
+
+def _wait_for_function(control: socket.socket) -> SpawnTemplate:
+    while True:
+        try:
+            message, fds = recv_control(control)
+        except EOFError:
+            os._exit(0)  # the node agent no longer needs this blank
+        for fd in fds:
+            os.close(fd)
+        if isinstance(message, Specialise):
+            return message.spec
+
+
+def _isolate(spec: SpawnTemplate) -> None:
+    """Mount the function's code and dependency layer read-only and name the host."""
     for path in (spec.code_dir, spec.layer_dir):
         if path:
             _linux.mount(path, path, None, _linux.MS_BIND | _linux.MS_REC)
@@ -72,8 +97,6 @@ def _isolate(spec: SpawnTemplate) -> None:
                          _linux.MS_REMOUNT | _linux.MS_BIND | _linux.MS_RDONLY
                          | _linux.MS_NOSUID | _linux.MS_NODEV)
     _linux.sethostname(spec.hostname)
-    if spec.network != "egress":
-        _linux.loopback_up()
 
 
 def _environment(spec: SpawnTemplate) -> None:

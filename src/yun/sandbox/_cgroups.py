@@ -41,6 +41,26 @@ class Cgroup:
     def _memory_dir(self) -> Path:
         return next((d for d in self.dirs if "/memory/" in str(d)), self.dirs[0])
 
+    def set_limits(self, limits: Limits) -> None:
+        """Apply limits; also used to re-limit a pre-started sandbox for its function."""
+        memory = limits.memory_mb << 20
+        for d in self.dirs:
+            if is_v2():
+                _write(d / "memory.max", str(memory))
+                _write(d / "memory.swap.max", "0", optional=True)
+                _write(d / "pids.max", str(limits.pids))
+                _write(d / "cpu.weight", str(limits.cpu_weight), optional=True)
+            elif "/memory/" in str(d):
+                # memsw (memory + swap) may never be below the memory limit: lift it first,
+                # then pin both to the same value so the instance cannot swap.
+                _write(d / "memory.memsw.limit_in_bytes", "-1", optional=True)
+                _write(d / "memory.limit_in_bytes", str(memory))
+                _write(d / "memory.memsw.limit_in_bytes", str(memory), optional=True)
+            elif "/pids/" in str(d):
+                _write(d / "pids.max", str(limits.pids))
+            elif "/cpu/" in str(d):
+                _write(d / "cpu.shares", str(max(2, limits.cpu_weight * 1024 // 100)))
+
     def procs_fds(self) -> list[int]:
         """Open `cgroup.procs` of each tree; a process joins by writing "0" to every fd."""
         return [os.open(d / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC) for d in self.dirs]
@@ -121,23 +141,9 @@ class CgroupTree:
         dirs = [base / name for base in self._bases()]
         for d in dirs:
             d.mkdir(exist_ok=True)
-        memory = limits.memory_mb << 20
-        if self.v2:
-            d = dirs[0]
-            _write(d / "memory.max", str(memory))
-            _write(d / "memory.swap.max", "0", optional=True)
-            _write(d / "pids.max", str(limits.pids))
-            _write(d / "cpu.weight", str(limits.cpu_weight), optional=True)
-        else:
-            for d in dirs:
-                if "/memory/" in str(d):
-                    _write(d / "memory.limit_in_bytes", str(memory))
-                    _write(d / "memory.memsw.limit_in_bytes", str(memory), optional=True)
-                elif "/pids/" in str(d):
-                    _write(d / "pids.max", str(limits.pids))
-                elif "/cpu/" in str(d):
-                    _write(d / "cpu.shares", str(max(2, limits.cpu_weight * 1024 // 100)))
-        return Cgroup(dirs)
+        group = Cgroup(dirs)
+        group.set_limits(limits)
+        return group
 
     def remove_all(self) -> None:
         _remove_tree_list(self._bases())

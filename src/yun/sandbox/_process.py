@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,8 +25,8 @@ from yun.protocol import (
     InitFailed,
     Ready,
     Spawned,
-    SpawnFailed,
     SpawnTemplate,
+    Specialise,
 )
 from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits, favor_dynamic_changes
 from yun.sandbox._channel import ControlChannel, seqpacket_pair
@@ -35,9 +36,12 @@ from yun.sandbox._types import InitError, SandboxInstance, TemplateSpec
 class ProcessSandbox:
     """Owns the zygote, and through it every template and instance on this node."""
 
-    def __init__(self, log_path: Path, namespaces: bool = True) -> None:
+    def __init__(self, log_path: Path, namespaces: bool = True, blanks: int = 2) -> None:
         self.log_path = log_path
         self.namespaces = namespaces
+        self.blanks = blanks
+        self._blanks: deque[tuple[ControlChannel, Cgroup]] = deque()
+        self._refill = asyncio.Event()
         self.cgroups = CgroupTree()
         self._zygote: subprocess.Popen[bytes] | None = None
         self._control: ControlChannel | None = None
@@ -70,16 +74,29 @@ class ProcessSandbox:
 
     async def start_template(self, spec: TemplateSpec,
                              on_exit: Callable[[int, int], None]) -> Template:
-        if self._control is None:
-            raise PlatformError("the sandbox is not started")
-        if self._lock is None:
-            self._lock = asyncio.Lock()
+        """A template for `spec`, ready to fork: from a pre-started blank when one fits."""
         started = time.perf_counter()
-        group = self.cgroups.create(f"{spec.key}.t{os.urandom(3).hex()}",
-                                    Limits(memory_mb=spec.memory_mb))
-        ours, theirs = seqpacket_pair()
-        fds = [theirs.fileno(), *group.procs_fds()]
-        message = SpawnTemplate(
+        message = self._message(spec)
+        blank = self._take_blank(spec)
+        if blank is not None:
+            channel, group = blank
+            group.set_limits(Limits(memory_mb=spec.memory_mb))
+            try:
+                await channel.send(Specialise(spec=message))
+            except OSError:
+                channel.close()
+                discard_cgroup(group)
+                blank = None
+        if blank is None:
+            group = self.cgroups.create(f"{spec.key}.t{os.urandom(3).hex()}",
+                                        Limits(memory_mb=spec.memory_mb))
+            channel = await self._spawn(message, group)
+        template = Template(self, spec, channel, group, on_exit)
+        await template.wait_ready(started)
+        return template
+
+    def _message(self, spec: TemplateSpec) -> SpawnTemplate:
+        return SpawnTemplate(
             key=spec.key,
             code_dir=spec.code_dir,
             layer_dir=spec.layer_dir,
@@ -90,11 +107,22 @@ class ProcessSandbox:
             concurrency=spec.concurrency,
             namespaces=self.namespaces,
         )
+
+    async def _spawn(self, message: SpawnTemplate, group: Cgroup) -> ControlChannel:
+        """Ask the zygote for a sandbox process in `group`; its control channel."""
+        if self._control is None:
+            raise PlatformError("the sandbox is not started")
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        ours, theirs = seqpacket_pair()
+        fds = [theirs.fileno(), *group.procs_fds()]
         try:
             async with self._lock:
                 await self._control.send(message, fds)
                 reply, _ = await self._control.recv()
         except EOFError as exc:
+            ours.close()
+            discard_cgroup(group)
             raise PlatformError("the zygote exited; see the sandbox log") from exc
         finally:
             # Close `theirs` through its socket object: an os.close() of its number would
@@ -103,15 +131,46 @@ class ProcessSandbox:
             theirs.close()
             for fd in fds[1:]:
                 os.close(fd)
-        if isinstance(reply, SpawnFailed) or not isinstance(reply, Spawned):
+        if not isinstance(reply, Spawned):
             ours.close()
             discard_cgroup(group)
-            raise PlatformError(f"could not start a sandbox for {spec.key}: {reply}")
-        template = Template(self, spec, ControlChannel(ours), group, on_exit)
-        await template.wait_ready(started)
-        return template
+            raise PlatformError(f"could not start a sandbox for {message.key}: {reply}")
+        return ControlChannel(ours)
+
+    # -- blanks: sandboxes started ahead of demand --------------------------------------------
+
+    def _take_blank(self, spec: TemplateSpec) -> tuple[ControlChannel, Cgroup] | None:
+        # Blanks have a private network namespace, so they serve only `network: none`.
+        if spec.network != "none" and self.namespaces:
+            return None
+        while self._blanks:
+            channel, group = self._blanks.popleft()
+            self._refill.set()
+            if not channel.closed:
+                return channel, group
+        return None
+
+    async def keep_blanks(self) -> None:
+        """Keep `blanks` sandboxes started and waiting, so a cold start skips the zygote fork,
+        the namespace set-up and the cgroup migration. Runs until cancelled."""
+        while True:
+            while len(self._blanks) < self.blanks:
+                group = self.cgroups.create(f"blank.{os.urandom(4).hex()}", Limits(memory_mb=64))
+                message = SpawnTemplate(key="blank", code_dir="", layer_dir=None, handler="",
+                                        env={}, network="none", hostname="blank",
+                                        concurrency=1, namespaces=self.namespaces, blank=True)
+                try:
+                    channel = await self._spawn(message, group)
+                except PlatformError:
+                    return
+                self._blanks.append((channel, group))
+            self._refill.clear()
+            await self._refill.wait()
 
     async def stop(self) -> None:
+        while self._blanks:
+            channel, _group = self._blanks.popleft()
+            channel.close()
         if self._control is not None:
             self._control.close()
             self._control = None

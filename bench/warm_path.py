@@ -1,0 +1,141 @@
+"""Warm path: the same handler served warm by Yun, by a bare ASGI app, and by Ray Serve.
+
+(a) Added latency at one connection (`wrk -t1 -c1`): p50 of Yun's `POST /fn/hello` minus p50
+of the bare uvicorn app (floor_asgi.py, uvloop + httptools). (b) Throughput at 64 connections
+(`wrk -t2 -c64`) with `hello-c8` (8 in flight per instance, up to 4 instances).
+
+Servers run on core 0 (`taskset -c 0`; Yun's zygote, templates and instances inherit it from
+`yun up`), wrk on core 1. Phase 1 interleaves Yun and the floor (A B A B …) with Ray not
+running; phase 2, if Ray is installed, starts Ray Serve and interleaves it with Yun (Ray's idle
+processes use ~7 % of core 0, so they stay out of phase 1). Every measured run is preceded by a
+discarded warm-up run of the same shape, which also brings scaled-to-zero Ray back up.
+
+    .venv/bin/python bench/warm_path.py [--quick]
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import _harness as h
+
+Target = Callable[[int, int, float], dict[str, float]]  # (threads, connections, s) → wrk result
+
+
+def yun_target(yun: h.Yun, name: str) -> Target:
+    return lambda t, c, s: h.wrk(yun.port, f"/fn/{name}", threads=t, connections=c, seconds=s,
+                                 headers=yun.headers())
+
+
+def plain_target(port: int) -> Target:
+    return lambda t, c, s: h.wrk(port, "/", threads=t, connections=c, seconds=s)
+
+
+def measure(targets: dict[str, Target], rounds: int, threads: int, connections: int,
+            seconds: float, warmup: float) -> dict[str, list[dict[str, float]]]:
+    """A B A B …: each round runs every target once (after its own warm-up run)."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+    for r in range(rounds):
+        for name, target in targets.items():
+            target(threads, connections, warmup)
+            runs[name].append(result := target(threads, connections, seconds))
+            print(f"  -c{connections} round {r + 1}/{rounds} {name}: {result['rps']:,.0f} req/s, "
+                  f"p50 {result['p50']:.3f} ms, errors {result['errors']:.0f}", flush=True)
+    return runs
+
+
+def wake_ray(port: int) -> None:
+    """Ray scales to zero after 5 s idle: send requests until one is fast again (≤ 60 s)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ms, status, _ = h.timed_post(port, "/")
+        if status == 200 and ms < 200:
+            return
+    raise TimeoutError("Ray Serve did not answer quickly within 60 s")
+
+
+def run(quick: bool) -> None:
+    rounds = 2 if quick else 5
+    lat_s, tput_s, warm_s = (3, 4, 1) if quick else (5, 8, 2)
+    print(f"# warm path · {h.machine()}", flush=True)
+    with h.Yun() as yun:
+        yun.deploy(h.FUNCTIONS / "hello", scale={"keep_alive": "10m"})
+        yun.deploy(h.FUNCTIONS / "hello_c8")
+        yun1, yun64 = yun_target(yun, "hello"), yun_target(yun, "hello-c8")
+        port = h.free_port()
+        with h.running(h.floor_server(port)):
+            floor = plain_target(port)
+            lat = measure({"yun": yun1, "floor": floor}, rounds, 1, 1, lat_s, warm_s)
+            tput = measure({"yun": yun64, "floor": floor}, rounds, 2, 64, tput_s, warm_s)
+        why_not = h.ray_unavailable()
+        ray_lat = ray_tput = None
+        if why_not is None:
+            ray_port = h.free_port()
+            with h.running(h.ray_server(ray_port)):
+                def ray(t: int, c: int, s: float) -> dict[str, float]:
+                    wake_ray(ray_port)
+                    return plain_target(ray_port)(t, c, s)
+
+                ray_lat = measure({"yun": yun1, "ray": ray}, rounds, 1, 1, lat_s, warm_s)
+                ray_tput = measure({"yun": yun64, "ray": ray}, rounds, 2, 64, tput_s, warm_s)
+        instances = yun.instance_count("hello-c8")
+    print(report(lat, tput, ray_lat, ray_tput, why_not, rounds, lat_s, tput_s, instances))
+
+
+def med(runs: list[dict[str, float]], key: str) -> float:
+    return h.median([r[key] for r in runs])
+
+
+def per_run(runs: list[dict[str, float]], key: str, fmt: str) -> str:
+    return " / ".join(format(r[key], fmt) for r in runs)
+
+
+def report(lat: dict[str, list[dict[str, float]]], tput: dict[str, list[dict[str, float]]],
+           ray_lat: dict[str, list[dict[str, float]]] | None,
+           ray_tput: dict[str, list[dict[str, float]]] | None, why_not: str | None,
+           rounds: int, lat_s: float, tput_s: float, instances: int) -> str:
+    added = med(lat["yun"], "p50") - med(lat["floor"], "p50")
+    ratio = med(tput["yun"], "rps") / med(tput["floor"], "rps")
+    rows: list[list[object]] = [
+        ["bare uvicorn app (floor)", "phase 1", med(lat["floor"], "p50"),
+         med(lat["floor"], "p99"), per_run(lat["floor"], "p50", ".3f"),
+         med(tput["floor"], "rps"), med(tput["floor"], "p50"),
+         per_run(tput["floor"], "rps", ",.0f")],
+        ["Yun /fn/hello · /fn/hello-c8", "phase 1", med(lat["yun"], "p50"),
+         med(lat["yun"], "p99"), per_run(lat["yun"], "p50", ".3f"),
+         med(tput["yun"], "rps"), med(tput["yun"], "p50"), per_run(tput["yun"], "rps", ",.0f")],
+    ]
+    targets: list[list[object]] = [
+        ["Yun p50 − floor p50 at 1 connection (ms)", added, "≤ 0.5", h.verdict(added <= 0.5)],
+        ["Yun p50 ÷ floor p50 at 1 connection", med(lat["yun"], "p50") / med(lat["floor"], "p50"),
+         "", ""],
+        ["Yun req/s ÷ floor req/s at 64 connections", ratio, "≥ 0.60", h.verdict(ratio >= 0.6)],
+    ]
+    if ray_lat and ray_tput:
+        for name, label in (("yun", "Yun /fn/hello · /fn/hello-c8"), ("ray", "Ray Serve")):
+            rows.append([label, "phase 2", med(ray_lat[name], "p50"), med(ray_lat[name], "p99"),
+                         per_run(ray_lat[name], "p50", ".3f"), med(ray_tput[name], "rps"),
+                         med(ray_tput[name], "p50"), per_run(ray_tput[name], "rps", ",.0f")])
+        vs_ray = med(ray_tput["yun"], "rps") / med(ray_tput["ray"], "rps")
+        targets.append(["Yun req/s ÷ Ray Serve req/s at 64 connections (phase 2)", vs_ray, "≥ 20",
+                        h.verdict(vs_ray >= 20)])
+        targets.append(["Ray p50 ÷ Yun p50 at 1 connection (phase 2)",
+                        med(ray_lat["ray"], "p50") / med(ray_lat["yun"], "p50"), "", ""])
+    else:
+        rows.append([f"ray: not available ({why_not})", "", "–", "–", "–", "–", "–", "–"])
+    out = h.table(
+        f"Warm path ({rounds} interleaved rounds; 1 connection: wrk -t1 -c1 -d{lat_s}s; "
+        f"64 connections: wrk -t2 -c64 -d{tput_s}s; medians of the rounds; "
+        f"Yun had {instances} hello-c8 instances at the end)",
+        ["system", "phase", "p50 ms @1", "p99 ms @1", "p50 per round @1", "req/s @64",
+         "p50 ms @64", "req/s per round @64"], rows)
+    errors = sum(r["errors"] for runs in (lat, tput, ray_lat or {}, ray_tput or {})
+                 for rs in runs.values() for r in rs)
+    out += "\n" + h.table(f"Warm path against the targets (non-2xx + socket errors: {errors:.0f})",
+                          ["figure", "value", "target", ""], targets)
+    return out
+
+
+if __name__ == "__main__":
+    h.main(run)
