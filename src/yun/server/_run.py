@@ -7,7 +7,7 @@ import contextlib
 import logging
 import shlex
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import uvicorn
@@ -41,7 +41,17 @@ def run(host: str | None = None, port: int | None = None, data_dir: Path | None 
             backlog=4096,
         )
     )
-    asyncio.run(_serve(server, platform, config, demo))
+    # uvicorn picks uvloop only when it creates the loop itself; here we do, so ask for it.
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(_serve(server, platform, config, demo))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # uvloop is optional on platforms without it
+        return None
+    return uvloop.new_event_loop
 
 
 class _Server(uvicorn.Server):
