@@ -70,5 +70,8 @@ def _parse(name: str, raw: str) -> object:
             return Path(raw)
     except ValueError:
         raise InvalidRequest(
-            f"YUN_{name.upper()} must be a {type(default).__name__}, was: {raw!r}") from None
+            f"YUN_{name.upper()} must be {_KIND[type(default)]}, was: {raw!r}") from None
     return raw
+
+
+_KIND = {bool: "true or false", int: "an int", float: "a number", Path: "a path", str: "a string"}
