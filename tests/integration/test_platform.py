@@ -79,3 +79,20 @@ def test_the_demo_prints_commands_that_work(tmp_path: Path) -> None:
     finally:
         process.terminate()
         assert process.wait(30) == 0
+
+
+def test_a_start_that_would_overcommit_memory_is_refused_with_503(tmp_path: Path) -> None:
+    from yun.node import available_mb
+
+    node = Yun(data_dir=tmp_path / "data", port=free_port(),
+               env={"YUN_MEMORY_RESERVE_MB": str(available_mb() - 100), "YUN_BLANKS": "0"})
+    node.start()
+    try:
+        node.deploy(FUNCTIONS / "hello")  # 128 MiB
+        with node.http() as http:
+            response = http.post("/fn/hello", json={})
+        assert response.status_code == 503
+        assert response.headers["retry-after"]
+        assert "not enough memory" in response.json()["error"]["message"]
+    finally:
+        node.stop()

@@ -1,7 +1,8 @@
 """The node agent: owns the instances on one machine and serves invocations on them."""
 
 from yun.node._agent import NodeAgent
+from yun.node._memory import Admission, available_mb
 from yun.node._outcome import Outcome
 from yun.node._pool import VersionPool
 
-__all__ = ["NodeAgent", "Outcome", "VersionPool"]
+__all__ = ["Admission", "NodeAgent", "Outcome", "VersionPool", "available_mb"]

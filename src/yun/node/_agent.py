@@ -17,6 +17,7 @@ from collections.abc import Callable
 from yun.autoscaler import Policy, decide, desired_instances
 from yun.core import Overloaded, PlatformError, Status
 from yun.node._instance import Instance, InstanceGone
+from yun.node._memory import Admission
 from yun.node._outcome import Outcome
 from yun.node._pool import VersionPool, Waiter
 from yun.protocol import Invoke
@@ -25,8 +26,9 @@ from yun.sandbox import InitError, ProcessSandbox, Template, TemplateSpec, disca
 
 class NodeAgent:
     def __init__(self, sandbox: ProcessSandbox, queue_depth: int = 100,
-                 tick_seconds: float = 0.5) -> None:
+                 tick_seconds: float = 0.5, admission: Admission | None = None) -> None:
         self.sandbox = sandbox
+        self.admission = admission or Admission()
         self.queue_depth = queue_depth
         self.tick_seconds = tick_seconds
         self.pools: dict[str, VersionPool] = {}
@@ -157,13 +159,27 @@ class NodeAgent:
             wanted = 1
         missing = wanted - len(pool.instances) - pool.starting
         for _ in range(max(0, missing)):
-            self._start_instance(pool)
+            if not self._start_instance(pool):
+                return
 
-    def _start_instance(self, pool: VersionPool) -> None:
+    def _start_instance(self, pool: VersionPool) -> bool:
         if self._tasks is None:
             raise PlatformError("the node agent is not running")
+        refusal = self.admission.admit(pool.spec.memory_mb)
+        if refusal is not None:
+            if not pool.instances and not pool.starting:
+                # Nothing will free a slot for these requests: refuse now, not at max_wait.
+                self._fail_waiters(pool, Overloaded(refusal, retry_after=5.0))
+            return False
         pool.starting += 1
         self._tasks.create_task(self._grow(pool))
+        return True
+
+    def _fail_waiters(self, pool: VersionPool, error: Exception) -> None:
+        for waiter in list(pool.waiters):
+            if not waiter.future.done():
+                waiter.future.set_exception(error)
+        pool.waiters.clear()
 
     async def _grow(self, pool: VersionPool) -> None:
         started = time.perf_counter()
@@ -172,14 +188,13 @@ class NodeAgent:
             sandboxed = await template.fork(f"{pool.spec.key}.{self._prefix}{next(self._ids)}")
         except (InitError, PlatformError, OSError) as exc:
             pool.starting -= 1
+            self.admission.started(pool.spec.memory_mb)
             error = exc if isinstance(exc, InitError | PlatformError) else PlatformError(str(exc))
             # Without an instance the waiters cannot be served: fail them now, not at timeout.
             if not pool.instances and not pool.starting:
-                for waiter in list(pool.waiters):
-                    if not waiter.future.done():
-                        waiter.future.set_exception(error)
-                pool.waiters.clear()
+                self._fail_waiters(pool, error)
             return
+        self.admission.started(pool.spec.memory_mb)
         instance = Instance(sandboxed, pool.concurrency,
                             init_ms=(time.perf_counter() - started) * 1000,
                             created_at=time.monotonic(),
@@ -230,7 +245,8 @@ class NodeAgent:
                     instance.reap()
             if pool.pinned and len(pool.instances) + pool.starting < pool.policy.min:
                 for _ in range(pool.policy.min - len(pool.instances) - pool.starting):
-                    self._start_instance(pool)
+                    if not self._start_instance(pool):
+                        break
             if pool.is_idle() and pool.template is not None:
                 self._close_template(pool)
 

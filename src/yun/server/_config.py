@@ -20,10 +20,15 @@ class Config:
     tick_seconds: float = 0.5  # autoscaler period (s)
     drain_seconds: float = 30.0  # longest a shutdown waits for in-flight requests (s)
     namespaces: bool = True  # new mount/pid/ipc/uts/net namespaces per function
+    memory_reserve_mb: int = 256  # memory an instance start must leave free for the platform
+    blanks: int = 2  # sandboxes kept started ahead of demand (cuts cold starts)
 
     def validate(self) -> Config:
         if not 0 < self.port < 65536:
             raise InvalidRequest(f"port must be 1..65535, was: {self.port}")
+        if self.memory_reserve_mb < 0 or self.blanks < 0:
+            raise InvalidRequest(f"memory_reserve_mb and blanks must be 0 or more, were: "
+                                 f"{self.memory_reserve_mb}, {self.blanks}")
         if self.queue_depth < 1:
             raise InvalidRequest(f"queue_depth must be at least 1, was: {self.queue_depth}")
         for name in ("max_wait", "tick_seconds", "drain_seconds"):

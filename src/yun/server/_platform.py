@@ -13,7 +13,7 @@ from yun.api import Deployer, create_api
 from yun.core import Version
 from yun.gateway import Deployments, InvokeApp, KeyCache, Resolver
 from yun.metering import Recorder
-from yun.node import NodeAgent
+from yun.node import Admission, NodeAgent
 from yun.sandbox import ProcessSandbox
 from yun.server._config import Config
 from yun.storage import CodeStore, LayerStore
@@ -30,9 +30,11 @@ class Platform:
     def __init__(self, config: Config) -> None:
         self.config = config
         data = config.data_dir
-        self.sandbox = ProcessSandbox(data / "logs" / "sandbox.log", namespaces=config.namespaces)
+        self.sandbox = ProcessSandbox(data / "logs" / "sandbox.log", namespaces=config.namespaces,
+                                      blanks=config.blanks)
         self.node = NodeAgent(self.sandbox, queue_depth=config.queue_depth,
-                              tick_seconds=config.tick_seconds)
+                              tick_seconds=config.tick_seconds,
+                              admission=Admission(reserve_mb=config.memory_reserve_mb))
         self.code = CodeStore(data / "code")
         self.layers = LayerStore(data / "layers")
         self.store: Store | None = None
