@@ -96,3 +96,14 @@ def test_a_start_that_would_overcommit_memory_is_refused_with_503(tmp_path: Path
         assert "not enough memory" in response.json()["error"]["message"]
     finally:
         node.stop()
+
+
+def test_top_shows_instances_cold_starts_and_memory_per_version(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "hello")
+    with yun.http() as http:
+        http.post("/fn/hello", json={})
+        pools = http.get("/v1/instances").json()["pools"]
+    assert pools[0]["function"] == "hello" and pools[0]["instances"] == 1
+    assert pools[0]["cold_starts"] == 1 and pools[0]["memory_mb"] > 0
+    out = yun.cli("top", "--once")
+    assert out.returncode == 0 and "hello" in out.stdout

@@ -30,7 +30,8 @@ class AliasBody(BaseModel):
 
 def create_api(store: Store, keys: KeyCache, deployer: Deployer,
                on_changed: Callable[[str, str], None],
-               on_removed: Callable[[str, str], None]) -> FastAPI:
+               on_removed: Callable[[str, str], None],
+               node_status: Callable[[str], list[Json]]) -> FastAPI:
     api = FastAPI(title="Yun control API", version=__version__, docs_url="/docs",
                   openapi_url="/openapi.json")
 
@@ -101,6 +102,11 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
         await store.delete_alias(key.tenant, name, alias)
         on_changed(key.tenant, name)
         return Response(status_code=204)
+
+    @api.get("/v1/instances", tags=["instances"])
+    async def list_instances(key: Caller) -> Json:
+        """Per function version on this node: instances, in-flight, waiting, cold starts, memory."""
+        return {"pools": node_status(key.tenant)}
 
     @api.get("/v1/activations", tags=["activations"])
     async def list_activations(key: Caller, function: str | None = None,

@@ -7,7 +7,17 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from yun.cli import _alias, _config, _deploy, _functions, _invoke, _logs, _records, _up
+from yun.cli import (
+    _alias,
+    _config,
+    _deploy,
+    _functions,
+    _invoke,
+    _logs,
+    _records,
+    _top,
+    _up,
+)
 from yun.cli._console import error
 from yun.core.errors import YunError
 
@@ -44,5 +54,6 @@ app.command("rm")(_functions.remove)
 app.command("invoke")(_invoke.invoke)
 app.command("activations")(_records.activations)
 app.command("logs")(_logs.logs)
+app.command("top")(_top.top)
 app.add_typer(_alias.app, name="alias")
 app.add_typer(_config.app, name="config")

@@ -3,6 +3,6 @@
 from yun.node._agent import NodeAgent
 from yun.node._memory import Admission, available_mb
 from yun.node._outcome import Outcome
-from yun.node._pool import VersionPool
+from yun.node._pool import PoolStatus, VersionPool
 
-__all__ = ["Admission", "NodeAgent", "Outcome", "VersionPool", "available_mb"]
+__all__ = ["Admission", "NodeAgent", "Outcome", "PoolStatus", "VersionPool", "available_mb"]

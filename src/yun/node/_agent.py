@@ -19,7 +19,7 @@ from yun.core import Overloaded, PlatformError, Status
 from yun.node._instance import Instance, InstanceGone
 from yun.node._memory import Admission
 from yun.node._outcome import Outcome
-from yun.node._pool import VersionPool, Waiter
+from yun.node._pool import PoolStatus, VersionPool, Waiter, status
 from yun.protocol import Invoke
 from yun.sandbox import InitError, ProcessSandbox, Template, TemplateSpec, discard_cgroup
 
@@ -204,6 +204,7 @@ class NodeAgent:
         pool.instances[instance.id] = instance
         pool.by_pid[instance.pid] = instance
         self.cold_starts += 1
+        pool.cold_starts += 1
         assert self._tasks is not None
         self._tasks.create_task(instance.serve())
         pool.dispatch()
@@ -262,6 +263,12 @@ class NodeAgent:
             for instance in list(pool.instances.values()):
                 instance.reap()
             self._close_template(pool)
+
+    def status(self, tenant: str) -> list[PoolStatus]:
+        """The pools of one tenant, for `yun top`."""
+        prefix = f"{tenant}/"
+        return [status(pool) for key, pool in sorted(self.pools.items())
+                if key.startswith(prefix)]
 
     def instance_count(self) -> int:
         return sum(len(p.instances) for p in self.pools.values())

@@ -33,6 +33,8 @@ class VersionPool:
         self.waiters: deque[Waiter] = deque()
         self.pinned = False  # keep `policy.min` warm (the version traffic is routed to)
         self.by_pid: dict[int, Instance] = {}
+        self.cold_starts = 0
+        self.served = 0
 
     @property
     def inflight(self) -> int:
@@ -58,6 +60,7 @@ class VersionPool:
     def release(self, instance: Instance) -> None:
         instance.inflight -= 1
         instance.served += 1
+        self.served += 1
         if instance.inflight == 0:
             instance.idle_since = time.monotonic()
 
@@ -79,3 +82,44 @@ class VersionPool:
 
     def is_idle(self) -> bool:
         return not self.instances and not self.starting and not self.waiters
+
+
+@dataclass(frozen=True)
+class PoolStatus:
+    """One version's pool as `yun top` shows it."""
+
+    key: str
+    instances: int
+    starting: int
+    inflight: int
+    waiting: int
+    cold_starts: int
+    served: int
+    memory_mb: float
+    template: bool
+
+    def view(self) -> dict[str, object]:
+        tenant, _, rest = self.key.partition("/")
+        function, _, version = rest.rpartition("@")
+        return {"tenant": tenant, "function": function, "version": int(version),
+                "instances": self.instances, "starting": self.starting,
+                "inflight": self.inflight, "waiting": self.waiting,
+                "cold_starts": self.cold_starts, "served": self.served,
+                "memory_mb": round(self.memory_mb, 1), "template": self.template}
+
+
+def status(pool: VersionPool) -> PoolStatus:
+    groups = [i.cgroup for i in pool.instances.values()]
+    if pool.template is not None:
+        groups.append(pool.template.group)
+    return PoolStatus(
+        key=pool.key,
+        instances=len(pool.instances),
+        starting=pool.starting,
+        inflight=pool.inflight,
+        waiting=len(pool.waiters),
+        cold_starts=pool.cold_starts,
+        served=pool.served,
+        memory_mb=sum(g.memory_bytes() for g in groups) / (1 << 20),
+        template=pool.template is not None and pool.template.alive,
+    )

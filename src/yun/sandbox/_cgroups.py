@@ -72,6 +72,14 @@ class Cgroup:
             return []
         return [int(p) for p in text.split()]
 
+    def memory_bytes(self) -> int:
+        """Memory charged to the group now (page cache included, as the limit counts it)."""
+        name = "memory.current" if is_v2() else "memory.usage_in_bytes"
+        try:
+            return int((self._memory_dir / name).read_text())
+        except (OSError, ValueError):
+            return 0
+
     def oom_kills(self) -> int:
         name = "memory.events" if is_v2() else "memory.oom_control"
         try:

@@ -236,6 +236,10 @@ class Client:
             params["function"] = function
         return _items(self._request("GET", "/v1/activations", params=params), "activations")
 
+    def instances(self) -> list[dict[str, Any]]:
+        """Per function version on the node: instances, in-flight, cold starts, memory."""
+        return _items(self._request("GET", "/v1/instances"), "pools")
+
     def activation(self, id: str) -> dict[str, Any]:
         return self._request("GET", f"/v1/activations/{_seg(id)}")
 

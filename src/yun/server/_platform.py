@@ -96,7 +96,10 @@ class Platform:
             self.node.drop(f"{tenant}/{name}@")
 
         self.deployer = Deployer(store, self.code, self.layers, data / "staging", on_deployed)
-        self._api = create_api(store, keys, self.deployer, on_changed, on_removed)
+        def node_status(tenant: str) -> list[dict[str, object]]:
+            return [pool.view() for pool in self.node.status(tenant)]
+
+        self._api = create_api(store, keys, self.deployer, on_changed, on_removed, node_status)
         node_ready = asyncio.Event()
         self._tasks = [
             asyncio.create_task(self.node.run(node_ready.set), name="node-agent"),

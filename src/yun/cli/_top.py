@@ -1,0 +1,51 @@
+"""`yun top`: a live view of functions, instances, in-flight requests, cold starts, memory."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from yun.cli import _session
+from yun.cli._console import out
+
+
+def top(
+    ctx: typer.Context,
+    interval: Annotated[float, typer.Option(min=0.2, help="Seconds between refreshes.")] = 1.0,
+    once: Annotated[bool, typer.Option("--once", help="Print one table and exit.")] = False,
+) -> None:
+    """Watch instances, load and memory per function version (Ctrl-C to quit)."""
+    with _session.client(ctx) as client:
+        if once:
+            out().print(_table(client.instances(), None, interval))
+            return
+        previous: list[dict[str, Any]] | None = None
+        try:
+            with Live(console=out(), auto_refresh=False) as live:
+                while True:
+                    pools = client.instances()
+                    live.update(_table(pools, previous, interval), refresh=True)
+                    previous = pools
+                    time.sleep(interval)
+        except KeyboardInterrupt:
+            return
+
+
+def _table(pools: list[dict[str, Any]], previous: list[dict[str, Any]] | None,
+           interval: float) -> Table:
+    before = {(p["function"], p["version"]): p for p in previous or []}
+    table = Table("function", "version", "instances", "starting", "in-flight", "waiting",
+                  "req/s", "cold starts", "memory MiB", title="yun top", box=None)
+    for pool in pools:
+        old = before.get((pool["function"], pool["version"]))
+        rate = (pool["served"] - old["served"]) / interval if old else 0.0
+        table.add_row(pool["function"], str(pool["version"]), str(pool["instances"]),
+                      str(pool["starting"]), str(pool["inflight"]), str(pool["waiting"]),
+                      f"{rate:.0f}", str(pool["cold_starts"]), f"{pool['memory_mb']:.1f}")
+    if not pools:
+        table.caption = "no instances: every function is at zero"
+    return table
