@@ -39,6 +39,7 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
+DEFAULT_UID = 100000  # the default tenant's; each tenant gets its own from the store
 MAX_BODY = 6 << 20  # 6 MiB, as Lambda's synchronous payload limit
 _json = msgspec.json.Encoder()
 
@@ -46,8 +47,10 @@ _json = msgspec.json.Encoder()
 class Deployments:
     """Maps a version to its pool on this node, building the sandbox spec once."""
 
-    def __init__(self, node: NodeAgent, code_root: Path, layer_root: Path) -> None:
+    def __init__(self, node: NodeAgent, code_root: Path, layer_root: Path,
+                 uid_for: Callable[[str], int] = lambda _tenant: DEFAULT_UID) -> None:
         self.node = node
+        self.uid_for = uid_for
         self.code_root = code_root
         self.layer_root = layer_root
 
@@ -67,6 +70,7 @@ class Deployments:
             hostname=manifest.name,
             memory_mb=manifest.memory,
             concurrency=manifest.concurrency,
+            uid=self.uid_for(tenant),
         )
         scale = manifest.scale
         policy = Policy(min=scale.min, max=scale.max, target=scale.target,

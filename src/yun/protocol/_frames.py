@@ -23,6 +23,9 @@ class SpawnTemplate(msgspec.Struct, tag=True):
     network: str  # "none" | "egress"
     hostname: str
     concurrency: int
+    uid: int = 65534
+    gid: int = 65534
+    tmp_mb: int = 64
     namespaces: bool = True
     blank: bool = False  # prepare the sandbox only; the function arrives later in Specialise
 

@@ -7,6 +7,7 @@ from a process that runs user requests (threads, locks held) would be unsafe.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import select
@@ -28,13 +29,15 @@ from yun.protocol import (
     recv_control,
     send_control,
 )
-from yun.runtime import _linux, instance
+from yun.runtime import _linux, _privileges, _rootfs, instance
 
 
 def start(spec: SpawnTemplate, fds: list[int]) -> None:
     """Runs in the zygote's fresh child; never returns."""
+    control: socket.socket | None = None
     try:
         control_fd, cgroup_fds = fds[0], fds[1:]
+        control = socket.socket(fileno=control_fd)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.setsid()
@@ -50,12 +53,20 @@ def start(spec: SpawnTemplate, fds: list[int]) -> None:
             if os.fork() != 0:
                 os._exit(0)
             _prepare_namespaces(spec)
-        control = socket.socket(fileno=control_fd)
         if spec.blank:
             spec = _wait_for_function(control)
+        if spec.namespaces:
+            _enter_sandbox(spec, control)
         _run(spec, control)
-    except BaseException:
-        traceback.print_exc()
+    except BaseException as exc:
+        # Say why on the control channel: after the sandbox is entered stderr is /dev/null.
+        detail = traceback.format_exc()
+        print(detail, file=sys.stderr, flush=True)
+        if control is not None:
+            with contextlib.suppress(OSError):
+                send_control(control, InitFailed(error_type="SandboxError",
+                                                 message=f"setting up the sandbox failed: {exc}",
+                                                 traceback=detail))
         os._exit(70)
     os._exit(0)
 
@@ -71,9 +82,9 @@ def _prepare_namespaces(spec: SpawnTemplate) -> None:
     _linux.set_process_name("yun-blank")
     # Nothing mounted in here may propagate back to the host.
     _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
-    _linux.mount("proc", "/proc", "proc", _linux.MS_NOSUID | _linux.MS_NODEV | _linux.MS_NOEXEC)
     if spec.network != "egress":
         _linux.loopback_up()
+    _rootfs.prepare(tmp_mb=spec.tmp_mb)
 
 
 def _wait_for_function(control: socket.socket) -> SpawnTemplate:
@@ -88,15 +99,15 @@ def _wait_for_function(control: socket.socket) -> SpawnTemplate:
             return message.spec
 
 
-def _isolate(spec: SpawnTemplate) -> None:
-    """Mount the function's code and dependency layer read-only and name the host."""
-    for path in (spec.code_dir, spec.layer_dir):
-        if path:
-            _linux.mount(path, path, None, _linux.MS_BIND | _linux.MS_REC)
-            _linux.mount(None, path, None,
-                         _linux.MS_REMOUNT | _linux.MS_BIND | _linux.MS_RDONLY
-                         | _linux.MS_NOSUID | _linux.MS_NODEV)
+def _enter_sandbox(spec: SpawnTemplate, control: socket.socket) -> None:
+    """Pivot into the function's root and drop every privilege, before any user code runs
+    (importing the handler runs user code)."""
     _linux.sethostname(spec.hostname)
+    _rootfs.enter(spec.code_dir, spec.layer_dir, spec.hostname, spec.uid, spec.gid,
+                  egress=spec.network == "egress")
+    _privileges.limit_resources()
+    _privileges.close_other_fds(keep=[control.fileno()])
+    _privileges.drop(spec.uid, spec.gid)
 
 
 def _environment(spec: SpawnTemplate) -> None:
@@ -115,11 +126,13 @@ def _environment(spec: SpawnTemplate) -> None:
 
 def _load_handler(spec: SpawnTemplate) -> Callable[..., object]:
     module_name, _, attribute = spec.handler.partition(":")
+    code, layer = ((_rootfs.CODE, _rootfs.LAYER if spec.layer_dir else None) if spec.namespaces
+                   else (spec.code_dir, spec.layer_dir))
     # Only the function's own code, its dependency layer and the standard library: the
     # platform's site-packages stay invisible to user code (already-imported modules remain).
     stdlib = [p for p in sys.path if "site-packages" not in p and p and os.path.isdir(p)]
-    sys.path[:] = [spec.code_dir, *([spec.layer_dir] if spec.layer_dir else []), *stdlib]
-    os.chdir(spec.code_dir)
+    sys.path[:] = [code, *([layer] if layer else []), *stdlib]
+    os.chdir(code)
     module = importlib.import_module(module_name)
     handler = getattr(module, attribute, None)
     if handler is None:
@@ -131,8 +144,6 @@ def _load_handler(spec: SpawnTemplate) -> Callable[..., object]:
 
 def _run(spec: SpawnTemplate, control: socket.socket) -> None:
     _linux.set_process_name(f"yun-t:{spec.hostname}")
-    if spec.namespaces:
-        _isolate(spec)
     _environment(spec)
     started = time.perf_counter()
     try:

@@ -30,6 +30,7 @@ from yun.protocol import (
 )
 from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits, favor_dynamic_changes
 from yun.sandbox._channel import ControlChannel, seqpacket_pair
+from yun.runtime._rootfs import STAGING
 from yun.sandbox._types import InitError, SandboxInstance, TemplateSpec
 
 
@@ -56,6 +57,7 @@ class ProcessSandbox:
                 "(or a delegated cgroup) to limit memory and processes"
             )
         self.cgroups.remove_stale()
+        os.makedirs(STAGING, mode=0o755, exist_ok=True)
         self.fast_migrations = favor_dynamic_changes()
         ours, theirs = seqpacket_pair()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +107,9 @@ class ProcessSandbox:
             network=spec.network,
             hostname=spec.hostname,
             concurrency=spec.concurrency,
+            uid=spec.uid,
+            gid=spec.uid,
+            tmp_mb=spec.tmp_mb,
             namespaces=self.namespaces,
         )
 

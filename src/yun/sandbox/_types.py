@@ -21,6 +21,8 @@ class TemplateSpec:
     hostname: str
     memory_mb: int
     concurrency: int
+    uid: int  # the tenant's own unprivileged uid (and gid)
+    tmp_mb: int = 64
 
 
 @dataclass
