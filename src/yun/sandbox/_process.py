@@ -28,9 +28,9 @@ from yun.protocol import (
     SpawnTemplate,
     Specialise,
 )
+from yun.runtime._rootfs import STAGING
 from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits, favor_dynamic_changes
 from yun.sandbox._channel import ControlChannel, seqpacket_pair
-from yun.runtime._rootfs import STAGING
 from yun.sandbox._types import InitError, SandboxInstance, TemplateSpec
 
 
