@@ -1,0 +1,92 @@
+"""Runs one probe inside the sandbox and reports what happened, never raising."""
+
+import ctypes
+import os
+import socket
+
+
+def _try(action):
+    try:
+        result = action()
+    except Exception as exc:  # the point is to report, whatever happened
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    return {"ok": True, "result": result}
+
+
+def _read(path):
+    with open(path, "rb") as handle:
+        return handle.read(64).decode("latin-1")
+
+
+def _status():
+    fields = {}
+    for line in _read_all("/proc/self/status").splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return {"uid": os.getuid(), "Seccomp": fields["Seccomp"], "CapEff": fields["CapEff"],
+            "CapPrm": fields["CapPrm"], "CapBnd": fields["CapBnd"],
+            "NoNewPrivs": fields["NoNewPrivs"]}
+
+
+def _read_all(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+def _mount():
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mount(b"none", b"/tmp", b"tmpfs", 0, None) != 0:
+        raise OSError(ctypes.get_errno(), "mount failed")
+    return "mounted"
+
+
+def _ptrace_parent():
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.ptrace(16, 1, None, None) != 0:  # PTRACE_ATTACH to pid 1 (the template)
+        raise OSError(ctypes.get_errno(), "ptrace failed")
+    return "attached"
+
+
+def _unshare():
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x10000000) != 0:  # CLONE_NEWUSER
+        raise OSError(ctypes.get_errno(), "unshare failed")
+    return "unshared"
+
+
+def _connect(host, port):
+    socket.create_connection((host, int(port)), timeout=1).close()
+    return "connected"
+
+
+def _fill_tmp():
+    written = 0
+    with open("/tmp/fill", "wb") as handle:
+        chunk = b"x" * (1 << 20)
+        for _ in range(1024):
+            handle.write(chunk)
+            written += len(chunk)
+    return written
+
+
+def handle(event, context):
+    probe = event["probe"]
+    arg = event.get("arg")
+    probes = {
+        "status": _status,
+        "read": lambda: _read(arg),
+        "listdir": lambda: sorted(os.listdir(arg)),
+        "write": lambda: open(arg, "w").write("x"),
+        "mount": _mount,
+        "ptrace": _ptrace_parent,
+        "unshare": _unshare,
+        "setuid_root": lambda: os.setuid(0),
+        "connect": lambda: _connect(*arg.split(":")),
+        "fill_tmp": _fill_tmp,
+        "fds": lambda: sorted(os.listdir("/proc/self/fd")),
+        "environ_of": lambda: _read(f"/proc/{arg}/environ"),
+        "pids": lambda: sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+        "exe_write": lambda: open("/proc/self/exe", "wb").write(b"x"),
+        "release_agent": lambda: open("/sys/fs/cgroup/release_agent", "w").write("/x"),
+    }
+    return _try(probes[probe])

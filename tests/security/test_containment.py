@@ -1,0 +1,106 @@
+"""Attacks from inside a sandbox, each beside a harmless twin that must still work.
+
+The probes run as a deployed function in a real `yun up`; the assertions are what the
+process tier promises (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from conftest import Yun, free_port  # noqa: E402
+
+ATTACKER = Path(__file__).resolve().parent / "functions" / "attacker"
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Yun]:
+    yun = Yun(data_dir=tmp_path_factory.mktemp("security") / "data", port=free_port())
+    yun.start()
+    yun.deploy(ATTACKER)
+    try:
+        yield yun
+    finally:
+        yun.stop()
+
+
+def probe(node: Yun, name: str, arg: object = None) -> dict[str, object]:
+    with node.http() as http:
+        response = http.post("/fn/attacker", json={"probe": name, "arg": arg})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_the_sandbox_runs_unprivileged_under_seccomp_with_no_new_privs(node: Yun) -> None:
+    status = probe(node, "status")["result"]
+    assert isinstance(status, dict)
+    assert status["uid"] >= 100000
+    assert status["Seccomp"] == "2"
+    assert status["CapEff"] == status["CapPrm"] == status["CapBnd"] == "0000000000000000"
+    assert status["NoNewPrivs"] == "1"
+
+
+def test_the_function_reads_its_own_code_but_not_the_hosts_secrets(node: Yun) -> None:
+    assert probe(node, "read", "/code/main.py")["ok"] is True
+    for secret in ("/etc/shadow", str(node.data_dir / "admin.key"), str(node.data_dir / "yun.db"),
+                   "/root/.bashrc", "/proc/1/root/etc/shadow"):
+        assert probe(node, "read", secret)["ok"] is False, secret
+
+
+def test_the_host_filesystem_and_other_functions_code_are_not_visible(node: Yun) -> None:
+    root = probe(node, "listdir", "/")["result"]
+    assert isinstance(root, list)
+    assert "home" not in root and "sys" not in root and "var" not in root
+    assert probe(node, "listdir", str(node.data_dir))["ok"] is False
+    assert probe(node, "listdir", "/code")["ok"] is True
+
+
+def test_code_is_read_only_and_tmp_is_private_and_writable(node: Yun) -> None:
+    assert probe(node, "write", "/tmp/ok")["ok"] is True
+    assert probe(node, "write", "/code/main.py")["ok"] is False
+    assert probe(node, "write", "/usr/evil")["ok"] is False
+    assert probe(node, "write", "/etc/passwd")["ok"] is False
+
+
+def test_filling_tmp_ends_in_enospc_not_in_a_full_host_disk(node: Yun) -> None:
+    result = probe(node, "fill_tmp")
+    assert result["ok"] is False and "No space left" in str(result["error"])
+
+
+def test_only_the_functions_own_processes_are_visible(node: Yun) -> None:
+    pids = probe(node, "pids")["result"]
+    assert isinstance(pids, list)
+    assert max(pids) < 100  # a pid namespace of its own: the host's pids are not there
+
+
+def test_escape_probes_are_denied(node: Yun) -> None:
+    for attack in ("mount", "ptrace", "unshare", "setuid_root", "exe_write", "release_agent"):
+        result = probe(node, attack)
+        assert result["ok"] is False, (attack, result)
+
+
+def test_no_descriptor_of_the_node_leaks_into_the_sandbox(node: Yun) -> None:
+    fds = probe(node, "fds")["result"]
+    assert isinstance(fds, list)
+    assert len(fds) <= 6, fds  # stdio, the instance socket, and the listing's own fd
+
+
+def test_the_network_is_closed_by_default_even_to_the_host(node: Yun) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert probe(node, "connect", f"127.0.0.1:{port}")["ok"] is False
+    assert probe(node, "connect", f"127.0.0.1:{node.port}")["ok"] is False
+    assert probe(node, "connect", "127.0.0.1:5432")["ok"] is False
+
+
+def test_the_platform_api_still_answers_after_the_probes(node: Yun) -> None:
+    assert httpx.get(f"{node.url}/v1/health").status_code == 200
