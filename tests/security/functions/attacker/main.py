@@ -13,6 +13,11 @@ def _try(action):
     return {"ok": True, "result": result}
 
 
+def _write(path, data):
+    with open(path, "wb") as handle:
+        return handle.write(data)
+
+
 def _read(path):
     with open(path, "rb") as handle:
         return handle.read(64).decode("latin-1")
@@ -76,7 +81,7 @@ def handle(event, context):
         "status": _status,
         "read": lambda: _read(arg),
         "listdir": lambda: sorted(os.listdir(arg)),
-        "write": lambda: open(arg, "w").write("x"),
+        "write": lambda: _write(arg, b"x"),
         "mount": _mount,
         "ptrace": _ptrace_parent,
         "unshare": _unshare,
@@ -86,7 +91,7 @@ def handle(event, context):
         "fds": lambda: sorted(os.listdir("/proc/self/fd")),
         "environ_of": lambda: _read(f"/proc/{arg}/environ"),
         "pids": lambda: sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
-        "exe_write": lambda: open("/proc/self/exe", "wb").write(b"x"),
-        "release_agent": lambda: open("/sys/fs/cgroup/release_agent", "w").write("/x"),
+        "exe_write": lambda: _write("/proc/self/exe", b"x"),
+        "release_agent": lambda: _write("/sys/fs/cgroup/release_agent", b"/x"),
     }
     return _try(probes[probe])
