@@ -86,6 +86,11 @@ def test_escape_probes_are_denied(node: Yun) -> None:
         assert result["ok"] is False, (attack, result)
 
 
+def test_another_process_environment_is_unreadable_but_own_environment_works(node: Yun) -> None:
+    assert probe(node, "environ_of", 1)["ok"] is False  # the template, pid 1 of the namespace
+    assert probe(node, "read", "/code/yun.yaml")["ok"] is True
+
+
 def test_no_descriptor_of_the_node_leaks_into_the_sandbox(node: Yun) -> None:
     fds = probe(node, "fds")["result"]
     assert isinstance(fds, list)
