@@ -9,7 +9,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from conftest import FUNCTIONS, Yun
+from yun_harness import FUNCTIONS, Yun
 
 
 def test_a_single_decorated_file_deploys_with_its_settings(yun: Yun, tmp_path: Path) -> None:

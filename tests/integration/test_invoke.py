@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import FUNCTIONS, Yun, activation
+from yun_harness import FUNCTIONS, Yun, activation
 
 
 def test_deploy_then_invoke_over_http_returns_the_handler_result(yun: Yun) -> None:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
-from conftest import FUNCTIONS, Yun, activation, alive, instance_groups, sandbox_processes
+from yun_harness import FUNCTIONS, Yun, activation, alive, instance_groups, sandbox_processes
 
 
 def _hello_v2(tmp_path: Path) -> Path:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
-from conftest import FUNCTIONS, YUN, Yun, activation, free_port, instance_groups
+from yun_harness import FUNCTIONS, YUN, Yun, activation, free_port, instance_groups
 
 
 def test_the_openapi_document_is_served_at_docs(yun: Yun) -> None:

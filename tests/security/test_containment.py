@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from conftest import Yun, free_port
+from yun_harness import Yun, free_port
 
 ATTACKER = Path(__file__).resolve().parent / "functions" / "attacker"
 

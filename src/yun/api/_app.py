@@ -1,11 +1,14 @@
-"""The control plane: `/v1/...` for functions, versions, aliases, activations and logs.
+"""The control plane: `/v1/...` for functions, versions, aliases, activations and logs, and
+(in `_tenants`, `_keys`) tenants and API keys. Every route but health acts on its key's
+tenant only; see `_access` for the rules.
 
 No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime.
 """
 
 
 import json
-from collections.abc import AsyncIterator, Callable
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query, Request, Response
@@ -14,11 +17,22 @@ from pydantic import BaseModel, Field
 
 from yun import __version__
 from yun.api._deploy import Deployer
+from yun.api._keys import keys_router
+from yun.api._tenants import tenants_router
 from yun.api._views import activation_view, alias_view, log_view, summary_view, version_view
-from yun.core import Alias, InvalidRequest, PayloadTooLarge, YunError, error_body, http_status
-from yun.gateway import KeyCache
+from yun.core import (
+    Alias,
+    InvalidRequest,
+    PayloadTooLarge,
+    QuotaExceeded,
+    RateLimited,
+    YunError,
+    error_body,
+    http_status,
+)
+from yun.gateway import KeyCache, QuotaBook
 from yun.storage import MAX_BUNDLE_BYTES
-from yun.store import ApiKey, Store
+from yun.store import ApiKey, NewApiKey, Store, Tenant
 
 Json = dict[str, object]
 
@@ -31,7 +45,14 @@ class AliasBody(BaseModel):
 def create_api(store: Store, keys: KeyCache, deployer: Deployer,
                on_changed: Callable[[str, str], None],
                on_removed: Callable[[str, str], None],
-               node_status: Callable[[str], list[Json]]) -> FastAPI:
+               node_status: Callable[[str], list[Json]],
+               *,
+               quotas: QuotaBook,
+               on_tenant_changed: Callable[[Tenant], Awaitable[None]] | None = None,
+               on_key_replaced: Callable[[ApiKey, NewApiKey], None] = lambda _old, _new: None,
+               ) -> FastAPI:
+    """`on_tenant_changed` follows every create/update of a tenant (to stop a disabled
+    tenant's instances); `on_key_replaced` every rotation (to rewrite admin.key)."""
     api = FastAPI(title="Yun control API", version=__version__, docs_url="/docs",
                   openapi_url="/openapi.json")
 
@@ -42,7 +63,14 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
 
     @api.exception_handler(YunError)
     async def yun_error(_request: Request, exc: YunError) -> JSONResponse:
-        return JSONResponse(error_body(exc), status_code=http_status(exc))
+        headers = None
+        if isinstance(exc, RateLimited):
+            headers = {"retry-after": str(max(1, math.ceil(exc.retry_after)))}
+        return JSONResponse(error_payload(exc), status_code=http_status(exc), headers=headers)
+
+    api.include_router(tenants_router(store, keys, quotas, caller, on_tenant_changed,
+                                      node_status))
+    api.include_router(keys_router(store, keys, caller, on_key_replaced))
 
     @api.get("/v1/health", tags=["system"])
     async def health() -> Json:
@@ -171,11 +199,20 @@ async def _deploy_stream(deployer: Deployer, tenant: str, data: bytes) -> AsyncI
     try:
         done = await task
     except YunError as exc:
-        yield _ndjson({"event": "error", "status": http_status(exc), **error_body(exc)})
+        yield _ndjson({"event": "error", "status": http_status(exc), **error_payload(exc)})
         return
     yield _ndjson({"event": "result", "function": done.version.function,
                    "version": done.version.number, "created": done.created,
                    "message": done.message})
+
+
+def error_payload(exc: YunError) -> Json:
+    """The error body; a quota refusal also names the quota, its limit and the value."""
+    body: Json = dict(error_body(exc))
+    if isinstance(exc, QuotaExceeded | RateLimited):
+        body["error"] = {**error_body(exc)["error"], "quota": exc.quota, "limit": exc.limit,
+                         "value": exc.value}  # fmt: skip
+    return body
 
 
 def _ndjson(event: Json) -> bytes:

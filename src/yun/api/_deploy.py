@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import sys
 import tempfile
@@ -10,9 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from yun.core import ManifestError, Version
-from yun.storage import CodeStore, LayerStore, unpack
-from yun.store import Store
+from yun.core import ManifestError, NotFound, Version
+from yun.gateway import QuotaBook, Refusal
+from yun.storage import Bundle, CodeStore, LayerStore, unpack
+from yun.store import Store, Tenant, TenantUsage
+
+log = logging.getLogger("yun.api")
 
 Progress = Callable[[str], None]
 
@@ -32,12 +36,14 @@ class Deployed:
 
 class Deployer:
     def __init__(self, store: Store, code: CodeStore, layers: LayerStore, staging: Path,
-                 on_deployed: Callable[[str, Version], None]) -> None:
+                 on_deployed: Callable[[str, Version], None],
+                 quotas: QuotaBook | None = None) -> None:
         self.store = store
         self.code = code
         self.layers = layers
         self.staging = staging
         self.on_deployed = on_deployed
+        self.quotas = quotas or QuotaBook()
 
     async def deploy(self, tenant: str, data: bytes, progress: Progress | None = None) -> Deployed:
         """Everything is checked before anything is stored: a bad bundle disturbs nothing."""
@@ -48,6 +54,7 @@ class Deployer:
             say("checking the bundle")
             bundle = await asyncio.to_thread(unpack, data, staging / "code")
             _check_runtime(bundle.manifest.runtime)
+            await self._precheck(tenant, bundle)
             layer_hash = None
             if bundle.requirements is not None:
                 say(f"installing {bundle.manifest.requirements}")
@@ -55,11 +62,39 @@ class Deployer:
                                                       bundle.manifest.runtime, say)
             await asyncio.to_thread(self.code.commit, bundle)
             version, created = await self.store.create_version(
-                tenant, bundle.manifest, bundle.code_hash, layer_hash, bundle.code_size)
+                tenant, bundle.manifest, bundle.code_hash, layer_hash, bundle.code_size,
+                admit=lambda owner, after: self._admit(owner, after, bundle.code_size))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         self.on_deployed(tenant, version)
         return Deployed(version, created)
+
+    async def _precheck(self, tenant: str, bundle: Bundle) -> None:
+        """Refuse an over-quota deploy before its requirements install (which can take
+        minutes); the check inside the store transaction (`_admit`) is the exact one."""
+        used = await self.store.tenant_usage(tenant)
+        new, added = 0, bundle.code_size
+        try:
+            latest = await self.store.latest_version(tenant, bundle.manifest.name)
+            if latest.code_hash == bundle.code_hash:
+                added = 0  # likely an identical redeploy, which stores nothing
+        except NotFound:
+            new = 1
+        self._refuse(tenant, self.quotas.check_deploy(
+            tenant, used.functions + new, used.code_bytes + added, bundle.code_size))
+
+    def _admit(self, owner: Tenant, after: TenantUsage, deploy_bytes: int) -> None:
+        # The tenant row just read in the transaction: its quotas are the current ones.
+        self.quotas.configure(owner.name, owner.quotas)
+        self._refuse(owner.name, self.quotas.check_deploy(
+            owner.name, after.functions, after.code_bytes, deploy_bytes))
+
+    @staticmethod
+    def _refuse(tenant: str, refusal: Refusal | None) -> None:
+        if refusal is not None:
+            # The record of a refused deploy is this log line; the caller gets the message.
+            log.info("deploy refused for tenant %s: %s", tenant, refusal.message)
+            raise refusal.error()
 
 
 NODE_RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"

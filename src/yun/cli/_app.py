@@ -13,8 +13,10 @@ from yun.cli import (
     _deploy,
     _functions,
     _invoke,
+    _key,
     _logs,
     _records,
+    _tenant,
     _top,
     _up,
 )
@@ -57,3 +59,5 @@ app.command("logs")(_logs.logs)
 app.command("top")(_top.top)
 app.add_typer(_alias.app, name="alias")
 app.add_typer(_config.app, name="config")
+app.add_typer(_tenant.app, name="tenant")
+app.add_typer(_key.app, name="key")

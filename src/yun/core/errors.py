@@ -47,6 +47,40 @@ class Unauthorized(YunError):
     code = "Unauthorized"
 
 
+class Forbidden(YunError):
+    """The caller is known but may not do this (an admin-only route, another tenant's scope).
+    Never used for another tenant's things: those are `NotFound`, as if they did not exist."""
+
+    code = "Forbidden"
+
+
+class QuotaExceeded(Forbidden):
+    """A tenant's quota refuses the request until usage drops or an admin raises the quota."""
+
+    code = "QuotaExceeded"
+
+    def __init__(self, message: str, quota: str, limit: float, value: float) -> None:
+        super().__init__(message)
+        self.quota = quota
+        self.limit = limit
+        self.value = value
+
+
+class RateLimited(YunError):
+    """A tenant's rate or concurrency quota refuses the request for now; retry after
+    `retry_after` seconds."""
+
+    code = "RateLimited"
+
+    def __init__(self, message: str, quota: str, limit: float, value: float,
+                 retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.quota = quota
+        self.limit = limit
+        self.value = value
+        self.retry_after = retry_after
+
+
 class NotFound(YunError):
     """A function, version, alias or record does not exist (for this caller)."""
 
@@ -97,6 +131,8 @@ _HTTP_STATUS: tuple[tuple[type[YunError], int], ...] = (
     (PayloadTooLarge, 413),
     (InvalidRequest, 400),
     (Unauthorized, 401),
+    (Forbidden, 403),
+    (RateLimited, 429),
     (NotFound, 404),
     (Conflict, 409),
     (Overloaded, 503),

@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -214,11 +215,12 @@ def _remove_tree_list(bases: list[Path]) -> None:
         for child in base.iterdir():
             if child.is_dir():
                 group = Cgroup([child])
-                group.kill()
-                for _ in range(200):
-                    if group.remove():
-                        break
-                    os.sched_yield()
+                # Killed processes leave their group a moment later (longer under load): keep
+                # killing and retrying for up to 5 s rather than leaving the group behind.
+                deadline = time.monotonic() + 5.0
+                while not group.remove() and time.monotonic() < deadline:
+                    group.kill()
+                    time.sleep(0.005)
         with contextlib.suppress(OSError):
             base.rmdir()
 

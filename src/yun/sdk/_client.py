@@ -215,6 +215,60 @@ class Client:
     def delete_alias(self, name: str, alias: str) -> None:
         self._request("DELETE", f"/v1/functions/{_seg(name)}/aliases/{_seg(alias)}")
 
+    # -- tenants (admin keys only) ---------------------------------------------------------
+
+    def create_tenant(
+        self, name: str, quotas: Mapping[str, float] | None = None
+    ) -> dict[str, Any]:
+        """A new tenant; `quotas` overrides defaults, e.g. `{"functions": 10}`."""
+        return self._request("POST", "/v1/tenants", json={"name": name,
+                                                          "quotas": dict(quotas or {})})
+
+    def tenants(self) -> list[dict[str, Any]]:
+        return _items(self._request("GET", "/v1/tenants"), "tenants")
+
+    def tenant(self, name: str) -> dict[str, Any]:
+        """The tenant with its effective quotas, overrides and usage."""
+        return self._request("GET", f"/v1/tenants/{_seg(name)}")
+
+    def update_tenant(
+        self,
+        name: str,
+        *,
+        disabled: bool | None = None,
+        quotas: Mapping[str, float | None] | None = None,
+    ) -> dict[str, Any]:
+        """Disable/enable, and merge quota overrides (a None value restores the default)."""
+        body: dict[str, Any] = {}
+        if disabled is not None:
+            body["disabled"] = disabled
+        if quotas is not None:
+            body["quotas"] = dict(quotas)
+        return self._request("PATCH", f"/v1/tenants/{_seg(name)}", json=body)
+
+    # -- API keys --------------------------------------------------------------------------
+
+    def create_key(
+        self, name: str | None = None, tenant: str | None = None, admin: bool = False
+    ) -> dict[str, Any]:
+        """A new key of this key's tenant (an admin may name another `tenant`). The answer's
+        `key` is the plaintext, which the server never shows again."""
+        body: dict[str, Any] = {"admin": admin}
+        if name is not None:
+            body["name"] = name
+        return self._request("POST", "/v1/keys", json=body, params=_tenant_param(tenant))
+
+    def keys(self, tenant: str | None = None) -> list[dict[str, Any]]:
+        """Active keys (id, name, prefix, created, expiry); never their plaintext."""
+        return _items(self._request("GET", "/v1/keys", params=_tenant_param(tenant)), "keys")
+
+    def revoke_key(self, key_id: str) -> None:
+        self._request("DELETE", f"/v1/keys/{_seg(key_id)}")
+
+    def rotate_key(self, key_id: str, grace: float = 0.0) -> dict[str, Any]:
+        """A new key replacing `key_id`, which keeps working `grace` seconds (0: stops now)."""
+        return self._request("POST", f"/v1/keys/{_seg(key_id)}/rotate", json={"grace": grace})
+
     # -- invoke ----------------------------------------------------------------------------
 
     def invoke(self, name: str, data: object = None, qualifier: str | None = None) -> InvokeResult:
@@ -287,6 +341,10 @@ class Client:
 def _header(headers: httpx.Headers, name: str) -> str | None:
     value: str | None = headers.get(name)
     return value
+
+
+def _tenant_param(tenant: str | None) -> dict[str, str]:
+    return {} if tenant is None else {"tenant": tenant}
 
 
 def _seg(value: str) -> str:

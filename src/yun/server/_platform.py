@@ -6,22 +6,22 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from yun.api import Deployer, create_api
 from yun.core import Version
-from yun.gateway import Deployments, InvokeApp, KeyCache, Resolver
+from yun.gateway import Deployments, InvokeApp, KeyCache, QuotaBook, Resolver
 from yun.metering import Recorder
 from yun.node import Admission, NodeAgent
 from yun.sandbox import ProcessSandbox
 from yun.server._config import Config
 from yun.storage import CodeStore, LayerStore
-from yun.store import Store
+from yun.store import DEFAULT_TENANT as DEFAULT_TENANT  # re-exported for `_run`
+from yun.store import ApiKey, NewApiKey, Store, Tenant
 
 log = logging.getLogger("yun")
-
-DEFAULT_TENANT = "default"
 
 
 class Platform:
@@ -39,6 +39,11 @@ class Platform:
         self.layers = LayerStore(data / "layers")
         self.store: Store | None = None
         self.admin_key: str | None = None
+        self._admin_key_id: str | None = None
+        # Each tenant's quotas and invocation bucket; the invoke path and the node agent ask
+        # it (`check_invoke`, `check_instance_start`), the deployer asks `check_deploy`.
+        self.quotas = QuotaBook()
+        self.keys: KeyCache | None = None
         self._api: Any = None
         self._invoke: InvokeApp | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -76,10 +81,14 @@ class Platform:
         data = self.config.data_dir
         data.mkdir(parents=True, exist_ok=True)
         self.store = store = await Store.open(self.config.database_url)
-        self.admin_key = await _admin_key(store, data / "admin.key")
-        keys = KeyCache(store)
+        self.keys = keys = KeyCache(store, quotas=self.quotas)
+        # Every tenant's uid and quotas are known before any of its instances can start.
+        tenants = await store.list_tenants()
+        keys.remember_tenants(tenants)
+        self.admin_key, self._admin_key_id = await _admin_key(store, data / "admin.key")
         resolver = Resolver(store)
-        deployments = Deployments(self.node, self.code.root, self.layers.root)
+        deployments = Deployments(self.node, self.code.root, self.layers.root,
+                                  uid_for=keys.uid)
         self._recorder = Recorder(store)
         self._invoke = InvokeApp(keys, resolver, deployments, self._recorder,
                                  max_wait=self.config.max_wait)
@@ -95,21 +104,43 @@ class Platform:
             resolver.invalidate(tenant, name)
             self.node.drop(f"{tenant}/{name}@")
 
-        self.deployer = Deployer(store, self.code, self.layers, data / "staging", on_deployed)
+        async def on_tenant_changed(tenant: Tenant) -> None:
+            if tenant.disabled:
+                self.node.drop(f"{tenant.name}/")  # its instances stop with its keys
+            else:
+                await self._pin_tenant(deployments, tenant.name)
+
+        def on_key_replaced(old: ApiKey, new: NewApiKey) -> None:
+            if old.id == self._admin_key_id:
+                # The local CLI reads admin.key: it follows the rotation.
+                _write_key(data / "admin.key", new.plaintext)
+                self.admin_key, self._admin_key_id = new.plaintext, new.key.id
+
+        self.deployer = Deployer(store, self.code, self.layers, data / "staging", on_deployed,
+                                 quotas=self.quotas)
+
         def node_status(tenant: str) -> list[dict[str, object]]:
             return [pool.view() for pool in self.node.status(tenant)]
 
-        self._api = create_api(store, keys, self.deployer, on_changed, on_removed, node_status)
+        self._api = create_api(store, keys, self.deployer, on_changed, on_removed, node_status,
+                               quotas=self.quotas, on_tenant_changed=on_tenant_changed,
+                               on_key_replaced=on_key_replaced)
         node_ready = asyncio.Event()
         self._tasks = [
             asyncio.create_task(self.node.run(node_ready.set), name="node-agent"),
             asyncio.create_task(self._recorder.run(), name="recorder"),
         ]
         await node_ready.wait()
-        for summary in await store.list_functions(DEFAULT_TENANT):
-            version = await store.latest_version(DEFAULT_TENANT, summary.name)
-            self._pin(deployments, DEFAULT_TENANT, version)
+        for tenant in tenants:
+            if not tenant.disabled:
+                await self._pin_tenant(deployments, tenant.name)
         (data / "endpoint").write_text(self.config.url)
+
+    async def _pin_tenant(self, deployments: Deployments, tenant: str) -> None:
+        assert self.store is not None
+        for summary in await self.store.list_functions(tenant):
+            version = await self.store.latest_version(tenant, summary.name)
+            self._pin(deployments, tenant, version)
 
     def _pin(self, deployments: Deployments, tenant: str, version: Version) -> None:
         """Keep `scale.min` instances of the latest version warm; older versions may idle out."""
@@ -134,12 +165,25 @@ class Platform:
             await self.store.close()
 
 
-async def _admin_key(store: Store, path: Path) -> str:
-    """First start creates an admin key and writes it (mode 600) for the local CLI to find."""
-    if path.exists() and await store.lookup_api_key(path.read_text().strip()) is not None:
-        return path.read_text().strip()
-    key = await store.create_api_key(DEFAULT_TENANT, "admin", admin=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+async def _admin_key(store: Store, path: Path) -> tuple[str, str]:
+    """The admin key in `path` and its id. The first start creates it, and so does a start
+    that finds it revoked: whoever can read the data dir owns the installation anyway."""
+    if path.exists():
+        plaintext = path.read_text().strip()
+        found = await store.lookup_api_key(plaintext)
+        if found is not None and found.admin and found.active(time.time()):
+            return plaintext, found.id
+    made = await store.create_api_key(DEFAULT_TENANT, "admin", admin=True)
+    _write_key(path, made.plaintext)
+    return made.plaintext, made.key.id
+
+
+def _write_key(path: Path, plaintext: str) -> None:
+    """Mode 600 from the first byte, replaced atomically: a reader never sees half a key."""
+    partial = path.with_name(path.name + ".tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+        handle.write(plaintext + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)

@@ -1,9 +1,23 @@
-"""Durable state: API keys, functions and versions, aliases, activation records and logs.
+"""Durable state: tenants, API keys, functions and versions, aliases, activation records and
+logs.
 
 One `Store` over SQLite (embedded profile) or PostgreSQL (cluster profile), picked by URL.
 """
 
-from yun.store._models import ApiKey, FunctionSummary, LogLine
+from yun.store._models import ApiKey, FunctionSummary, LogLine, NewApiKey, Tenant, TenantUsage
 from yun.store._store import Store
+from yun.store._tenants import DEFAULT_TENANT, UID_FIRST, UID_LAST, check_tenant_name
 
-__all__ = ["ApiKey", "FunctionSummary", "LogLine", "Store"]
+__all__ = [
+    "DEFAULT_TENANT",
+    "UID_FIRST",
+    "UID_LAST",
+    "ApiKey",
+    "FunctionSummary",
+    "LogLine",
+    "NewApiKey",
+    "Store",
+    "Tenant",
+    "TenantUsage",
+    "check_tenant_name",
+]

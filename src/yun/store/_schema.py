@@ -14,6 +14,29 @@ metadata = sa.MetaData()
 # aliases the rowid when the type is spelled INTEGER).
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    # The uid the sandbox runs this tenant's instances as; unique and never reused, so a
+    # file left behind by a removed tenant can never be read by a later one.
+    sa.Column("uid", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    # Only the quotas an admin overrode, {"functions": 10}; the rest follow the defaults.
+    sa.Column("quotas", sa.JSON, nullable=False),
+    sa.UniqueConstraint("uid", name="uq_tenants_uid"),
+)
+
+# One row (id 1): the next tenant uid. A counter rather than max(uid) + 1, so the uid of a
+# tenant that is ever deleted is not handed out again.
+tenant_uids = sa.Table(
+    "tenant_uids",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("next_uid", sa.BigInteger, nullable=False),
+)
+
 api_keys = sa.Table(
     "api_keys",
     metadata,
@@ -23,8 +46,17 @@ api_keys = sa.Table(
     sa.Column("admin", sa.Boolean, nullable=False),
     sa.Column("key_hash", sa.Text, nullable=False),
     sa.Column("created_at", sa.Double, nullable=False),
+    # The id users see: random, so it tells nothing about how many keys other tenants have.
+    sa.Column("key_id", sa.Text, nullable=False),
+    # The plaintext's first characters, to recognise a key by; NULL for keys older than 0002.
+    sa.Column("prefix", sa.Text, nullable=True),
+    # When the key stops working: set to "now" by revoke, to "now + grace" by rotate.
+    # Revoked rows stay, for audit and so a revoked key is told apart from an unknown one.
+    sa.Column("expires_at", sa.Double, nullable=True),
     sa.UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
+    sa.UniqueConstraint("key_id", name="uq_api_keys_key_id"),
 )
+sa.Index("ix_api_keys_tenant", api_keys.c.tenant)
 
 functions = sa.Table(
     "functions",

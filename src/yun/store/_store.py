@@ -8,7 +8,7 @@ concurrent insert of the same key wins.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TypeVar
@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yun.core.errors import Conflict, PlatformError
 from yun.core.types import ActivationRecord, Alias, Manifest, Version
-from yun.store import _activations, _aliases, _keys, _migrate, _versions
+from yun.store import _activations, _aliases, _keys, _migrate, _tenants, _versions
 from yun.store._engine import WRITE, create_engine
-from yun.store._models import ApiKey, FunctionSummary, LogLine
+from yun.store._models import ApiKey, FunctionSummary, LogLine, NewApiKey, Tenant, TenantUsage
+from yun.store._versions import Admit
 
 T = TypeVar("T")
 Op = Callable[[AsyncConnection], Awaitable[T]]
@@ -29,7 +30,8 @@ _ATTEMPTS = 5
 
 
 class Store:
-    """Tenant-scoped access to keys, functions, versions, aliases, records and logs.
+    """Tenants, and tenant-scoped access to keys, functions, versions, aliases, records and
+    logs: every method that takes a `tenant` sees only that tenant's rows.
 
     Open with `await Store.open(url)`; the schema is migrated to the newest revision first.
     Errors: `NotFound` and `InvalidRequest` as documented per method, `Conflict` when a write
@@ -99,18 +101,74 @@ class Store:
                     raise Conflict(f"store write kept conflicting: {e.orig}") from e
         raise AssertionError("unreachable: attempts must be at least 1")
 
+    # -- tenants --------------------------------------------------------------------------
+
+    async def create_tenant(self, name: str, quotas: Mapping[str, float] | None = None) -> Tenant:
+        """A new tenant with the next uid (never one handed out before). `quotas` are
+        overrides of the defaults, stored as given (the caller validates them).
+        InvalidRequest for a bad name, Conflict if it exists."""
+        now = self._now()
+        return await self._write(lambda c: _tenants.create(c, name, quotas or {}, now))
+
+    async def get_tenant(self, name: str) -> Tenant:
+        return await self._read(lambda c: _tenants.require(c, name))
+
+    async def list_tenants(self) -> list[Tenant]:
+        """Sorted by name."""
+        return await self._read(_tenants.list_all)
+
+    async def update_tenant(
+        self,
+        name: str,
+        *,
+        disabled: bool | None = None,
+        quotas: Mapping[str, float | None] | None = None,
+    ) -> Tenant:
+        """Set the disabled flag and merge quota overrides (a None value drops the override).
+        The default tenant cannot be disabled: it holds the admin keys."""
+        return await self._write(lambda c: _tenants.update(c, name, disabled, quotas))
+
+    async def tenant_usage(self, name: str) -> TenantUsage:
+        """Functions and stored code bytes of one tenant (0s for an unknown name)."""
+        return await self._read(lambda c: _tenants.usage(c, name))
+
     # -- API keys -------------------------------------------------------------------------
 
-    async def create_api_key(self, tenant: str, name: str, admin: bool) -> str:
-        """Store a new key's hash; return its plaintext, which cannot be recovered later."""
+    async def create_api_key(self, tenant: str, name: str, admin: bool) -> NewApiKey:
+        """Store a new key's hash; the plaintext returned cannot be recovered later.
+        NotFound if the tenant does not exist."""
         now = self._now()
         return await self._write(lambda c: _keys.create(c, tenant, name, admin, now))
 
     async def lookup_api_key(self, plaintext: str) -> ApiKey | None:
+        """The key with this plaintext, revoked or not (see `ApiKey.active`); None if unknown."""
         return await self._read(lambda c: _keys.lookup(c, plaintext))
 
+    async def list_api_keys(self, tenant: str, *, with_admin: bool = False) -> list[ApiKey]:
+        """The tenant's active keys, oldest first; admin keys only if `with_admin`."""
+        now = self._now()
+        return await self._read(lambda c: _keys.list_keys(c, tenant, with_admin, now))
+
+    async def revoke_api_key(
+        self, key_id: str, *, tenant: str | None, with_admin: bool = False
+    ) -> ApiKey:
+        """Stop the key now. Only an active key of `tenant` (any tenant if None), and an
+        admin key only `with_admin`, is found; any other id is NotFound, in the same words."""
+        now = self._now()
+        return await self._write(lambda c: _keys.revoke(c, key_id, tenant, with_admin, now))
+
+    async def rotate_api_key(
+        self, key_id: str, *, tenant: str | None, with_admin: bool = False, grace: float = 0.0
+    ) -> tuple[NewApiKey, ApiKey]:
+        """A new key with the old one's tenant, name and admin flag; the old key stops after
+        `grace` seconds (0: now; at most a week). Found as `revoke_api_key` finds keys."""
+        now = self._now()
+        return await self._write(
+            lambda c: _keys.rotate(c, key_id, tenant, with_admin, grace, now)
+        )
+
     async def count_api_keys(self) -> int:
-        """Keys of all tenants (0 means the installation is not bootstrapped yet)."""
+        """Keys of all tenants, revoked ones too (0: the installation is not bootstrapped)."""
         return await self._read(_keys.count)
 
     # -- functions and versions -----------------------------------------------------------
@@ -122,13 +180,17 @@ class Store:
         code_hash: str,
         layer_hash: str | None,
         code_size: int,
+        admit: Admit | None = None,
     ) -> tuple[Version, bool]:
         """Deploy `manifest.name`: the next version number (1 for a new function), and True.
-        If the latest version has the same code, layer and manifest, return it and False."""
+        If the latest version has the same code, layer and manifest, return it and False.
+        Before a new version is written, `admit(tenant, usage_after)` may refuse it by
+        raising; deploys of one tenant take turns, so the usage it sees is exact.
+        NotFound if the tenant does not exist."""
         now = self._now()
         return await self._write(
             lambda c: _versions.create_version(
-                c, tenant, manifest, code_hash, layer_hash, code_size, now
+                c, tenant, manifest, code_hash, layer_hash, code_size, now, admit
             )
         )
 

@@ -3,15 +3,22 @@ transaction; `yun.store._store` owns transactions, retries and error mapping."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yun.core.errors import NotFound
 from yun.core.manifest import manifest_to_dict
 from yun.core.types import Manifest, Version
+from yun.store import _tenants
 from yun.store._codec import version_from_row
-from yun.store._models import FunctionSummary
+from yun.store._models import FunctionSummary, Tenant, TenantUsage
 from yun.store._schema import aliases, functions, versions
+
+# Called inside the deploy's transaction with the tenant and its usage as it would be after
+# the deploy; raises to refuse it (a quota), and then nothing is written.
+Admit = Callable[[Tenant, TenantUsage], None]
 
 
 async def find_function(
@@ -54,12 +61,17 @@ async def create_version(
     layer_hash: str | None,
     code_size: int,
     now: float,
+    admit: Admit | None = None,
 ) -> tuple[Version, bool]:
     name = manifest.name
     manifest_json = manifest_to_dict(manifest)
+    owner = await _tenants.require(conn, tenant, lock=True)
     fn = await find_function(conn, tenant, name, lock=True)
     if fn is None:
         number = 1
+        if admit is not None:
+            used = await _tenants.usage(conn, tenant)
+            admit(owner, TenantUsage(used.functions + 1, used.code_bytes + code_size))
         # Two first deploys racing on PostgreSQL both get here; the loser's INSERT fails on
         # the primary key and the store retries it, then it sees the winner's row.
         await conn.execute(
@@ -82,6 +94,9 @@ async def create_version(
         ):
             return latest, False
         number = fn["latest_version"] + 1
+        if admit is not None:
+            used = await _tenants.usage(conn, tenant)
+            admit(owner, TenantUsage(used.functions, used.code_bytes + code_size))
         await conn.execute(
             sa.update(functions)
             .where(functions.c.tenant == tenant, functions.c.name == name)

@@ -77,7 +77,7 @@ async def test_reopen_is_idempotent_and_keeps_everything(
     store_url: str, clock: Callable[[], float]
 ) -> None:
     store = await Store.open(store_url, now=clock)
-    key = await store.create_api_key("default", "admin", admin=True)
+    key = (await store.create_api_key("default", "admin", admin=True)).plaintext
     await store.create_version("default", MANIFEST, "c1", "l1", 10)
     await store.set_alias("default", Alias("hello", "prod", 1))
     await store.add_activations([record("a1")], [log("a1", "hello")])
@@ -114,17 +114,21 @@ async def test_sqlite_connections_use_wal_full_sync_and_foreign_keys(tmp_path: P
 
 async def test_api_key_plaintext_is_returned_once_and_looked_up(store: Store) -> None:
     assert await store.count_api_keys() == 0
-    key = await store.create_api_key("acme", "ci", admin=False)
+    await store.create_tenant("acme")
+    made = await store.create_api_key("acme", "ci", admin=False)
+    key = made.plaintext
     assert key.startswith("yun_") and len(key) > 40
     found = await store.lookup_api_key(key)
-    assert found is not None and (found.tenant, found.name, found.admin) == ("acme", "ci", False)
-    assert found.created_at == 1_700_000_001.0
+    assert found == made.key
+    assert (found.tenant, found.name, found.admin) == ("acme", "ci", False)
+    assert found.created_at == 1_700_000_002.0 and found.expires_at is None
+    assert found.prefix == key[:12]
     assert await store.lookup_api_key(key + "x") is None
     assert await store.count_api_keys() == 1
 
 
 async def test_api_keys_are_stored_only_as_hashes(store: Store, store_url: str) -> None:
-    key = await store.create_api_key("default", "admin", admin=True)
+    key = (await store.create_api_key("default", "admin", admin=True)).plaintext
     rows = await _query(store_url, "SELECT * FROM api_keys")
     assert len(rows) == 1 and key not in repr(rows)
 
@@ -132,7 +136,7 @@ async def test_api_keys_are_stored_only_as_hashes(store: Store, store_url: str) 
 async def test_sqlite_file_never_contains_a_key_plaintext(tmp_path: Path) -> None:
     db = tmp_path / "yun.db"
     store = await Store.open(f"sqlite+aiosqlite:///{db}")
-    key = await store.create_api_key("default", "admin", admin=True)
+    key = (await store.create_api_key("default", "admin", admin=True)).plaintext
     written = b"".join(p.read_bytes() for p in tmp_path.iterdir())  # db, -wal and -shm
     await store.close()
     written += db.read_bytes()
@@ -215,6 +219,8 @@ async def test_list_functions_is_sorted_and_reports_the_latest_version(
 
 
 async def test_tenants_do_not_see_each_others_functions(store: Store) -> None:
+    await store.create_tenant("a")
+    await store.create_tenant("b")
     await store.create_version("a", MANIFEST, "c1", None, 10)
     v, created = await store.create_version("b", MANIFEST, "c1", None, 10)
     assert (v.number, created) == (1, True)
