@@ -109,3 +109,15 @@ def test_the_network_is_closed_by_default_even_to_the_host(node: Yun) -> None:
 
 def test_the_platform_api_still_answers_after_the_probes(node: Yun) -> None:
     assert httpx.get(f"{node.url}/v1/health").status_code == 200
+
+
+def test_each_tenant_runs_as_its_own_uid(node: Yun) -> None:
+    from test_tenants import cli_as, client, new_tenant
+
+    key = new_tenant(node, "neighbour")
+    assert cli_as(node, key, "deploy", str(ATTACKER)).returncode == 0
+    with client(node, key) as http:
+        theirs = http.post("/fn/attacker", json={"probe": "status"}).json()["result"]["uid"]
+    ours = probe(node, "status")["result"]
+    assert isinstance(ours, dict)
+    assert theirs != ours["uid"] and theirs >= 100000

@@ -28,9 +28,10 @@ from yun.core import (
     http_status,
 )
 from yun.gateway._auth import KeyCache
+from yun.gateway._quotas import QuotaBook
 from yun.gateway._routes import Resolver
 from yun.metering import Recorder
-from yun.node import NodeAgent, Outcome, VersionPool
+from yun.node import NodeAgent, Outcome, VersionPool, throttled
 from yun.protocol import Invoke
 from yun.sandbox import TemplateSpec
 from yun.store import LogLine
@@ -84,8 +85,10 @@ def pool_key(tenant: str, function: str, number: int) -> str:
 
 class InvokeApp:
     def __init__(self, keys: KeyCache, resolver: Resolver, deployments: Deployments,
-                 recorder: Recorder, max_wait: float = 30.0) -> None:
+                 recorder: Recorder, max_wait: float = 30.0,
+                 quotas: QuotaBook | None = None) -> None:
         self.keys = keys
+        self.quotas = quotas
         self.resolver = resolver
         self.deployments = deployments
         self.recorder = recorder
@@ -111,9 +114,16 @@ class InvokeApp:
         except YunError as exc:
             await _reply(send, http_status(exc), error_body(exc))
             return
-        pool = self.deployments.pool(key.tenant, version)
         manifest = version.manifest
         request_id = os.urandom(16).hex()
+        refusal = self.quotas.check_invoke(key.tenant, time.monotonic()) if self.quotas else None
+        if refusal is not None:
+            outcome = throttled(refusal.message, refusal.quota, refusal.status,
+                                refusal.retry_after or 1.0)
+            await _respond(send, outcome, request_id, version)
+            await self._record(outcome, request_id, key.tenant, version, wall_start)
+            return
+        pool = self.deployments.pool(key.tenant, version)
         invoke = Invoke(id=request_id, timeout_ms=int(manifest.timeout * 1000),
                         function=version.function, version=version.number,
                         memory_mb=manifest.memory, tenant=key.tenant)
@@ -166,7 +176,8 @@ async def _respond(send: Send, outcome: Outcome, request_id: str, version: Versi
                          "message": outcome.error_message or "",
                          "status": outcome.status.value,
                          "activation_id": request_id}}
-    status = _ERROR_STATUS.get(outcome.status, outcome.status_code)
+    status = (outcome.status_code if outcome.status == Status.THROTTLED
+              else _ERROR_STATUS.get(outcome.status, outcome.status_code))
     await _send(send, status, _json.encode(payload),
                 [*headers, (b"content-type", b"application/json")])
 
@@ -174,8 +185,7 @@ async def _respond(send: Send, outcome: Outcome, request_id: str, version: Versi
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
 
 # A handler exception is a 500 of the function, distinct from the platform's 502/503/504.
-_ERROR_STATUS = {Status.ERROR: 500, Status.TIMEOUT: 504, Status.OOM: 502, Status.CRASHED: 502,
-                 Status.THROTTLED: 503}
+_ERROR_STATUS = {Status.ERROR: 500, Status.TIMEOUT: 504, Status.OOM: 502, Status.CRASHED: 502}
 
 
 async def _read_body(receive: Receive, headers: dict[bytes, bytes]) -> bytes:

@@ -2,7 +2,15 @@
 
 from yun.node._agent import NodeAgent
 from yun.node._memory import Admission, available_mb
-from yun.node._outcome import Outcome
+from yun.node._outcome import Outcome, throttled
 from yun.node._pool import PoolStatus, VersionPool
 
-__all__ = ["Admission", "NodeAgent", "Outcome", "PoolStatus", "VersionPool", "available_mb"]
+__all__ = [
+    "Admission",
+    "NodeAgent",
+    "Outcome",
+    "PoolStatus",
+    "VersionPool",
+    "available_mb",
+    "throttled",
+]

@@ -16,19 +16,25 @@ from collections.abc import Callable
 
 from yun.autoscaler import Policy, decide, desired_instances
 from yun.core import Overloaded, PlatformError, Status
+from yun.core.errors import RateLimited
 from yun.node._instance import Instance, InstanceGone
 from yun.node._memory import Admission
-from yun.node._outcome import Outcome
+from yun.node._outcome import Outcome, throttled
 from yun.node._pool import PoolStatus, VersionPool, Waiter, status
 from yun.protocol import Invoke
 from yun.sandbox import InitError, ProcessSandbox, Template, TemplateSpec, discard_cgroup
 
+# (tenant, memory_mb, running instances, running memory MiB) → a refusal, or None to allow
+InstanceQuota = Callable[[str, int, int, int], "RateLimited | None"]
+
 
 class NodeAgent:
     def __init__(self, sandbox: ProcessSandbox, queue_depth: int = 100,
-                 tick_seconds: float = 0.5, admission: Admission | None = None) -> None:
+                 tick_seconds: float = 0.5, admission: Admission | None = None,
+                 instance_quota: InstanceQuota | None = None) -> None:
         self.sandbox = sandbox
         self.admission = admission or Admission()
+        self.instance_quota = instance_quota
         self.queue_depth = queue_depth
         self.tick_seconds = tick_seconds
         self.pools: dict[str, VersionPool] = {}
@@ -81,7 +87,7 @@ class NodeAgent:
         arrived = time.perf_counter()
         try:
             instance, init_ms = await self._acquire(pool, max_wait)
-        except Overloaded as exc:
+        except (Overloaded, RateLimited) as exc:
             return _refused(exc)
         except InitError as exc:
             return Outcome(status=Status.ERROR, status_code=500, error_type=exc.error_type,
@@ -165,15 +171,28 @@ class NodeAgent:
     def _start_instance(self, pool: VersionPool) -> bool:
         if self._tasks is None:
             raise PlatformError("the node agent is not running")
-        refusal = self.admission.admit(pool.spec.memory_mb)
+        refusal = self._gate(pool)
         if refusal is not None:
             if not pool.instances and not pool.starting:
                 # Nothing will free a slot for these requests: refuse now, not at max_wait.
-                self._fail_waiters(pool, Overloaded(refusal, retry_after=5.0))
+                self._fail_waiters(pool, refusal)
             return False
         pool.starting += 1
         self._tasks.create_task(self._grow(pool))
         return True
+
+    def _gate(self, pool: VersionPool) -> Overloaded | RateLimited | None:
+        """The tenant's instance quotas first, then the machine's memory."""
+        if self.instance_quota is not None:
+            tenant = pool.key.partition("/")[0]
+            pools = [p for k, p in self.pools.items() if k.startswith(f"{tenant}/")]
+            running = sum(len(p.instances) + p.starting for p in pools)
+            memory = sum((len(p.instances) + p.starting) * p.spec.memory_mb for p in pools)
+            refusal = self.instance_quota(tenant, pool.spec.memory_mb, running, memory)
+            if refusal is not None:
+                return refusal
+        reason = self.admission.admit(pool.spec.memory_mb)
+        return Overloaded(reason, retry_after=5.0) if reason is not None else None
 
     def _fail_waiters(self, pool: VersionPool, error: Exception) -> None:
         for waiter in list(pool.waiters):
@@ -285,10 +304,10 @@ def _on_exit(pool: VersionPool, pid: int, code: int) -> None:
         instance.exit_code = code
 
 
-def _refused(exc: Overloaded) -> Outcome:
-    return Outcome(status=Status.THROTTLED, status_code=503,
-                   headers=[("retry-after", str(max(1, round(exc.retry_after))))],
-                   error_type="Overloaded", error_message=exc.message)
+def _refused(exc: Overloaded | RateLimited) -> Outcome:
+    if isinstance(exc, RateLimited):
+        return throttled(exc.message, exc.quota, 429, exc.retry_after)
+    return throttled(exc.message, "Overloaded", 503, exc.retry_after)
 
 
 _GONE_STATUS = {Status.TIMEOUT: 504, Status.OOM: 502, Status.CRASHED: 502}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from yun.core import Status
@@ -23,3 +24,10 @@ class Outcome:
     duration_ms: float = 0.0
     max_rss_mb: float = 0.0
     instance: str | None = None
+
+
+def throttled(message: str, error_type: str, status_code: int, retry_after: float) -> Outcome:
+    """Refused before running: buffers full (503), or a tenant's quota (429)."""
+    return Outcome(status=Status.THROTTLED, status_code=status_code,
+                   headers=[("retry-after", str(max(1, math.ceil(retry_after))))],
+                   error_type=error_type, error_message=message)

@@ -12,6 +12,7 @@ from typing import Any
 
 from yun.api import Deployer, create_api
 from yun.core import Version
+from yun.core.errors import RateLimited
 from yun.gateway import Deployments, InvokeApp, KeyCache, QuotaBook, Resolver
 from yun.metering import Recorder
 from yun.node import Admission, NodeAgent
@@ -32,23 +33,32 @@ class Platform:
         data = config.data_dir
         self.sandbox = ProcessSandbox(data / "logs" / "sandbox.log", namespaces=config.namespaces,
                                       blanks=config.blanks)
+        # Each tenant's quotas and invocation bucket; the invoke path and the node agent ask
+        # it (`check_invoke`, `check_instance_start`), the deployer asks `check_deploy`.
+        self.quotas = QuotaBook()
         self.node = NodeAgent(self.sandbox, queue_depth=config.queue_depth,
                               tick_seconds=config.tick_seconds,
-                              admission=Admission(reserve_mb=config.memory_reserve_mb))
+                              admission=Admission(reserve_mb=config.memory_reserve_mb),
+                              instance_quota=self._instance_quota)
         self.code = CodeStore(data / "code")
         self.layers = LayerStore(data / "layers")
         self.store: Store | None = None
         self.admin_key: str | None = None
         self._admin_key_id: str | None = None
-        # Each tenant's quotas and invocation bucket; the invoke path and the node agent ask
-        # it (`check_invoke`, `check_instance_start`), the deployer asks `check_deploy`.
-        self.quotas = QuotaBook()
         self.keys: KeyCache | None = None
         self._api: Any = None
         self._invoke: InvokeApp | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._recorder: Recorder | None = None
         self.deployer: Deployer | None = None
+
+    def _instance_quota(self, tenant: str, memory_mb: int, running: int,
+                        running_memory_mb: int) -> RateLimited | None:
+        refusal = self.quotas.check_instance_start(tenant, memory_mb, running, running_memory_mb)
+        if refusal is None:
+            return None
+        return RateLimited(refusal.message, refusal.quota, refusal.limit, refusal.value,
+                           refusal.retry_after or 1.0)
 
     def start_sandbox(self) -> None:
         """Before the event loop: the zygote forks from a small, quiet process."""
@@ -91,7 +101,7 @@ class Platform:
                                   uid_for=keys.uid)
         self._recorder = Recorder(store)
         self._invoke = InvokeApp(keys, resolver, deployments, self._recorder,
-                                 max_wait=self.config.max_wait)
+                                 max_wait=self.config.max_wait, quotas=self.quotas)
 
         def on_deployed(tenant: str, version: Version) -> None:
             resolver.invalidate(tenant, version.function)
