@@ -1,7 +1,7 @@
 """The data path: route → key → version → an instance slot → response."""
 
 from yun.gateway._auth import KeyCache
-from yun.gateway._invoke import MAX_BODY, Deployments, InvokeApp, pool_key
+from yun.gateway._invoke import MAX_BODY, Deployments, InvokeApp, Invoked, pool_key
 from yun.gateway._quotas import QUOTA_NAMES, QuotaBook, Quotas, Refusal, parse_overrides
 from yun.gateway._routes import Resolver, Route
 
@@ -10,6 +10,7 @@ __all__ = [
     "QUOTA_NAMES",
     "Deployments",
     "InvokeApp",
+    "Invoked",
     "KeyCache",
     "QuotaBook",
     "Quotas",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,13 @@ def pool_key(tenant: str, function: str, number: int) -> str:
     return f"{tenant}/{function}@{number}"
 
 
+@dataclass(frozen=True)
+class Invoked:
+    request_id: str
+    version: Version
+    outcome: Outcome
+
+
 class InvokeApp:
     def __init__(self, keys: KeyCache, resolver: Resolver, deployments: Deployments,
                  recorder: Recorder, max_wait: float = 30.0,
@@ -114,24 +122,36 @@ class InvokeApp:
         except YunError as exc:
             await _reply(send, http_status(exc), error_body(exc))
             return
-        manifest = version.manifest
         request_id = os.urandom(16).hex()
-        refusal = self.quotas.check_invoke(key.tenant, time.monotonic()) if self.quotas else None
-        if refusal is not None:
-            outcome = throttled(refusal.message, refusal.quota, refusal.status,
-                                refusal.retry_after or 1.0)
-            await _respond(send, outcome, request_id, version)
-            await self._record(outcome, request_id, key.tenant, version, wall_start)
-            return
-        pool = self.deployments.pool(key.tenant, version)
-        invoke = Invoke(id=request_id, timeout_ms=int(manifest.timeout * 1000),
-                        function=version.function, version=version.number,
-                        memory_mb=manifest.memory, tenant=key.tenant)
-        outcome = await self.deployments.node.invoke(pool, invoke, body, manifest.timeout,
-                                                     max_wait=min(self.max_wait,
-                                                                  manifest.timeout + 30))
+        outcome = await self._run(key.tenant, version, body, request_id)
         await _respond(send, outcome, request_id, version)
         await self._record(outcome, request_id, key.tenant, version, wall_start)
+
+    async def invoke(self, tenant: str, target: str, body: bytes,
+                     request_id: str | None = None) -> Invoked:
+        """Invoke from inside the platform (flows, event sources): the same quotas, node
+        path and activation record as an HTTP call. `body` must be JSON (or empty)."""
+        wall_start = time.time()
+        version = await self.resolver.resolve(tenant, target)
+        request_id = request_id or os.urandom(16).hex()
+        outcome = await self._run(tenant, version, body, request_id)
+        await self._record(outcome, request_id, tenant, version, wall_start)
+        return Invoked(request_id, version, outcome)
+
+    async def _run(self, tenant: str, version: Version, body: bytes,
+                   request_id: str) -> Outcome:
+        refusal = self.quotas.check_invoke(tenant, time.monotonic()) if self.quotas else None
+        if refusal is not None:
+            return throttled(refusal.message, refusal.quota, refusal.status,
+                             refusal.retry_after or 1.0)
+        manifest = version.manifest
+        pool = self.deployments.pool(tenant, version)
+        invoke = Invoke(id=request_id, timeout_ms=int(manifest.timeout * 1000),
+                        function=version.function, version=version.number,
+                        memory_mb=manifest.memory, tenant=tenant)
+        return await self.deployments.node.invoke(
+            pool, invoke, body, manifest.timeout,
+            max_wait=min(self.max_wait, manifest.timeout + 30))
 
     async def _record(self, outcome: Outcome, request_id: str, tenant: str, version: Version,
                       wall_start: float) -> None:
