@@ -1,5 +1,35 @@
-"""Scaling decisions as pure code: (load, policy, now) → desired instances and what to reap."""
+"""Scaling decisions as pure code: (samples, policy, now) → desired instances and what to reap.
 
-from yun.autoscaler._decide import Decision, InstanceView, Policy, decide, desired_instances
+`Scaler` is one function version's state: a Knative-KPA-style `Autoscaler` (stable and panic
+windows over the recorded load) composed with a keep-alive policy (`fixed`, or the `hybrid`
+idle-time histogram of "Serverless in the Wild"). `decide` and `desired_instances` are the
+earlier windowless decider, kept with their behaviour.
+"""
 
-__all__ = ["Decision", "InstanceView", "Policy", "decide", "desired_instances"]
+from yun.autoscaler._decide import Decision, InstanceView, decide, desired_instances
+from yun.autoscaler._hybrid import HistogramSettings, HybridKeepAlive
+from yun.autoscaler._keepalive import FixedKeepAlive, IdlePlan, KeepAlive
+from yun.autoscaler._kpa import Autoscaler, ScaleDecision
+from yun.autoscaler._policy import KeepAliveKind, Metric, Policy
+from yun.autoscaler._scaler import Scaler, keep_alive_for
+from yun.autoscaler._window import Window
+
+__all__ = [
+    "Autoscaler",
+    "Decision",
+    "FixedKeepAlive",
+    "HistogramSettings",
+    "HybridKeepAlive",
+    "IdlePlan",
+    "InstanceView",
+    "KeepAlive",
+    "KeepAliveKind",
+    "Metric",
+    "Policy",
+    "ScaleDecision",
+    "Scaler",
+    "Window",
+    "decide",
+    "desired_instances",
+    "keep_alive_for",
+]

@@ -2,6 +2,8 @@
 
 The node agent feeds the in-flight count of each function version and what its instances
 are doing; the decisions say how many instances should exist and which idle ones to reap.
+This is the first, windowless decider; `Scaler` (KPA windows + keep-alive policies) is its
+successor and leaves these functions' behaviour unchanged.
 """
 
 from __future__ import annotations
@@ -10,13 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    min: int = 0
-    max: int = 10
-    target: float = 1.0  # in-flight requests per instance
-    keep_alive: float = 600.0  # seconds an idle instance is kept
+from yun.autoscaler._policy import Policy
 
 
 @dataclass(frozen=True, slots=True)
