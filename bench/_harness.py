@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -107,13 +107,14 @@ class Proc:
             try:
                 self.popen.wait(grace)
             except subprocess.TimeoutExpired:
+                tail = self.log()[-2000:]
+                print(f"{self.name} did not stop within {grace:g} s of {signal.Signals(sig).name}"
+                      f"; killing it. Its last output:\n{tail}", file=sys.stderr)
                 self.popen.kill()
                 self.popen.wait(5)
         for pid in session_pids(self.pid):  # whatever it left behind in its session
-            try:
+            with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.log_path.unlink(missing_ok=True)
 
 
@@ -170,6 +171,15 @@ class Yun:
     def close(self) -> None:
         self.proc.stop(signal.SIGINT, grace=20)
         shutil.rmtree(self.dir, ignore_errors=True)
+        # A `yun up` that had to be killed leaves its cgroups (the next start would remove them).
+        for owner in self._owner_dirs():
+            for group in [*owner.glob("*/"), owner]:
+                with suppress(OSError):
+                    group.rmdir()
+
+    def _owner_dirs(self) -> list[Path]:
+        roots = [Path("/sys/fs/cgroup/yun"), *Path("/sys/fs/cgroup").glob("*/yun")]
+        return [r / f"up-{self.proc.pid}" for r in roots if (r / f"up-{self.proc.pid}").is_dir()]
 
     def deploy(self, folder: Path, **changes: Any) -> str:
         """Deploy `folder` through the CLI, with `changes` merged into its yun.yaml."""
@@ -206,11 +216,9 @@ class Yun:
 
     def cgroups(self, function: str) -> list[str]:
         """Names of the cgroups of `function`'s templates (`…@N.t…`) and instances."""
-        for root in (Path("/sys/fs/cgroup/memory/yun"), Path("/sys/fs/cgroup/yun")):
-            owner = root / f"up-{self.proc.pid}"
-            if owner.is_dir():
-                prefix = f"default.{function}@"
-                return [p.name for p in owner.iterdir() if p.name.startswith(prefix)]
+        prefix = f"default.{function}@"
+        for owner in self._owner_dirs():  # the same names in every controller's tree
+            return [p.name for p in owner.iterdir() if p.name.startswith(prefix)]
         return []
 
     def instance_count(self, function: str) -> int:
@@ -300,11 +308,8 @@ def ray_replicas(proc: Proc) -> int:
     """Running Ray Serve replicas of the peer (processes named `ray::ServeReplica…`)."""
     count = 0
     for pid in session_pids(proc.pid):
-        try:
-            if Path(f"/proc/{pid}/comm").read_text().startswith("ray::ServeRepli"):
-                count += 1
-        except OSError:
-            pass
+        with suppress(OSError):
+            count += Path(f"/proc/{pid}/comm").read_text().startswith("ray::ServeRepli")
     return count
 
 
@@ -389,6 +394,11 @@ def _cell(value: object) -> str:
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
+
+
+def load() -> str:
+    """The 1-minute load average: other work on this 2-core machine shows up here."""
+    return Path("/proc/loadavg").read_text().split()[0]
 
 
 def machine() -> str:

@@ -28,8 +28,8 @@ EXEC_PEERS = {
 RAY_IDLE = 25.0  # seconds; Ray's downscale_delay_s is 5
 
 
-def yun_round(yun: h.Yun, n: int) -> tuple[list[float], list[float]]:
-    """n cold starts: (client ms, init_ms from the record)."""
+def yun_round(yun: h.Yun, n: int) -> tuple[list[float], list[dict[str, float]]]:
+    """n cold starts: client ms, and the activation records (init_ms, duration_ms, …)."""
     totals, ids = [], []
     for _ in range(n):
         yun.wait_until(lambda: not yun.cgroups("hello"), 30, "hello scaling to zero")
@@ -38,7 +38,7 @@ def yun_round(yun: h.Yun, n: int) -> tuple[list[float], list[float]]:
             raise RuntimeError(f"POST /fn/hello answered {status}")
         totals.append(ms)
         ids.append(activation)
-    return totals, [float(yun.activation(i)["init_ms"]) for i in ids]
+    return totals, [yun.activation(i) for i in ids]
 
 
 def exec_round(cmd: list[str], n: int) -> list[float]:
@@ -78,23 +78,25 @@ def run(quick: bool) -> None:
     rounds, per_round, ray_n = (2, 10, 2) if quick else (5, 30, 5)
     print(f"# cold start · {h.machine()}", flush=True)
     results: dict[str, list[list[float]]] = {"yun": [], **{k: [] for k in EXEC_PEERS}}
-    inits: list[float] = []
+    records: list[dict[str, float]] = []
     with h.Yun() as yun:
         yun.deploy(HANDLER)
         for r in range(rounds):  # A B C, A B C, …
-            totals, init = yun_round(yun, per_round)
+            totals, recs = yun_round(yun, per_round)
             results["yun"].append(totals)
-            inits += init
+            records += recs
             for name, cmd in EXEC_PEERS.items():
                 results[name].append(exec_round(cmd, per_round))
             print(f"  round {r + 1}/{rounds}: yun p50 {h.median(totals):.1f} ms, exec p50 "
                   f"{h.median(results[next(iter(EXEC_PEERS))][-1]):.1f} ms", flush=True)
     why_not = h.ray_unavailable()
     ray = [] if why_not else ray_samples(ray_n)
-    print(report(results, inits, ray, why_not, rounds, per_round))
+    print(report(results, records, ray, why_not, rounds, per_round))
+    print(f"(load average at the end: {h.load()})")
 
 
-def report(results: dict[str, list[list[float]]], inits: list[float], ray: list[float],
+def report(results: dict[str, list[list[float]]], records: list[dict[str, float]],
+           ray: list[float],
            why_not: str | None, rounds: int, per_round: int) -> str:
     yun_all = [x for r in results["yun"] for x in r]
     yun_p50, yun_p99 = h.median(yun_all), h.pct(yun_all, 99)
@@ -120,9 +122,21 @@ def report(results: dict[str, list[list[float]]], inits: list[float], ray: list[
         ["figure", "value (ms)", "target", ""],
         [["client p50", yun_p50, "≤ 10", h.verdict(yun_p50 <= 10)],
          ["client p99", yun_p99, "≤ 50", h.verdict(yun_p99 <= 50)],
-         ["init_ms p50 (record: template + fork)", h.median(inits), "", ""],
-         ["init_ms p99", h.pct(inits, 99), "", ""]])
+         *[[f"{label} p50 · p99", f"{h.median(v):.2f} · {h.pct(v, 99):.2f}", "", ""]
+           for label, v in breakdown(yun_all, records).items()]])
     return out
+
+
+def breakdown(totals: list[float], records: list[dict[str, float]]) -> dict[str, list[float]]:
+    """Where a cold start's time goes, from the activation records (same order as totals)."""
+    init = [float(r["init_ms"]) for r in records]
+    duration = [float(r["duration_ms"]) for r in records]
+    return {
+        "init_ms (record: sandbox + import + instance fork)": init,
+        "duration_ms of the first call (record)": duration,
+        "rest: gateway, HTTP, client (client − init − duration)":
+            [t - i - d for t, i, d in zip(totals, init, duration, strict=True)],
+    }
 
 
 if __name__ == "__main__":
