@@ -1,7 +1,8 @@
 """Who is calling: API keys and their tenants, cached briefly so the invoke path does not
 query the store per call.
 
-A cached entry lives `ttl` seconds. This process drops entries the moment it changes them
+A cached entry lives `ttl` seconds (30 by default: a store query per call would cost a
+cold start more than its sandbox does). This process drops entries the moment it changes them
 (`forget_key` after a revoke or rotation, `remember_tenant` after a tenant is disabled or its
 quotas change); another process sharing the store sees the change within `ttl`.
 
@@ -30,7 +31,7 @@ class KeyCache:
     def __init__(
         self,
         store: Store,
-        ttl: float = 2.0,
+        ttl: float = 30.0,
         negative_ttl: float = 1.0,
         quotas: QuotaBook | None = None,
         *,
