@@ -1,6 +1,6 @@
 """The control plane: `/v1/...` for functions, versions, aliases, activations and logs, and
-(in `_tenants`, `_keys`) tenants and API keys. Every route but health acts on its key's
-tenant only; see `_access` for the rules.
+(in `_tenants`, `_keys`, `_flows`) tenants, API keys and flows. Every route but health acts
+on its key's tenant only; see `_access` for the rules.
 
 No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime.
 """
@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from yun import __version__
 from yun.api._deploy import Deployer
+from yun.api._flows import flows_router
 from yun.api._keys import keys_router
 from yun.api._tenants import tenants_router
 from yun.api._views import activation_view, alias_view, log_view, summary_view, version_view
@@ -30,6 +31,7 @@ from yun.core import (
     error_body,
     http_status,
 )
+from yun.flows import Runner
 from yun.gateway import KeyCache, QuotaBook
 from yun.storage import MAX_BUNDLE_BYTES
 from yun.store import ApiKey, NewApiKey, Store, Tenant
@@ -50,9 +52,11 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
                quotas: QuotaBook,
                on_tenant_changed: Callable[[Tenant], Awaitable[None]] | None = None,
                on_key_replaced: Callable[[ApiKey, NewApiKey], None] = lambda _old, _new: None,
+               flows: Runner | None = None,
                ) -> FastAPI:
     """`on_tenant_changed` follows every create/update of a tenant (to stop a disabled
-    tenant's instances); `on_key_replaced` every rotation (to rewrite admin.key)."""
+    tenant's instances); `on_key_replaced` every rotation (to rewrite admin.key). `flows`,
+    the flow runner, enables `/v1/flows` and `/v1/executions`."""
     api = FastAPI(title="Yun control API", version=__version__, docs_url="/docs",
                   openapi_url="/openapi.json")
 
@@ -71,6 +75,8 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
     api.include_router(tenants_router(store, keys, quotas, caller, on_tenant_changed,
                                       node_status))
     api.include_router(keys_router(store, keys, caller, on_key_replaced))
+    if flows is not None:
+        api.include_router(flows_router(store, flows, caller))
 
     @api.get("/v1/health", tags=["system"])
     async def health() -> Json:

@@ -11,6 +11,7 @@ from yun.cli import (
     _alias,
     _config,
     _deploy,
+    _flow,
     _functions,
     _invoke,
     _key,
@@ -61,3 +62,4 @@ app.add_typer(_alias.app, name="alias")
 app.add_typer(_config.app, name="config")
 app.add_typer(_tenant.app, name="tenant")
 app.add_typer(_key.app, name="key")
+app.add_typer(_flow.app, name="flow")

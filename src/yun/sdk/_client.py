@@ -282,6 +282,81 @@ class Client:
             )
         return InvokeResult(response.status_code, response.headers, response.content)
 
+    # -- flows -----------------------------------------------------------------------------
+
+    def deploy_flow(self, name: str, definition: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
+        """Deploy a state machine (ASL as JSON or YAML text, or a parsed object). The answer
+        has `version` and `created` (False when the definition is unchanged). An invalid
+        definition is an `ApiError` listing every problem, one per line."""
+        if isinstance(definition, Mapping):
+            content = json.dumps(definition).encode()
+            kind = "application/json"
+        else:
+            content = definition.encode() if isinstance(definition, str) else definition
+            kind = "application/yaml"
+        with self._errors_mapped():
+            response = self._http.put(f"/v1/flows/{_seg(name)}", content=content,
+                                      headers={"content-type": kind})
+        if response.status_code == 400:
+            problems = _problems(response)
+            if problems:
+                raise ApiError(400, "InvalidDefinition", "invalid state machine definition:\n"
+                               + "\n".join(f"  - {p}" for p in problems))
+        return _json_object(response)
+
+    def flows(self) -> list[dict[str, Any]]:
+        return _items(self._request("GET", "/v1/flows"), "flows")
+
+    def flow(self, name: str, version: int | None = None) -> dict[str, Any]:
+        """The flow with its definition (the latest version, or `version`)."""
+        params = {} if version is None else {"version": version}
+        return self._request("GET", f"/v1/flows/{_seg(name)}", params=params)
+
+    def delete_flow(self, name: str) -> None:
+        self._request("DELETE", f"/v1/flows/{_seg(name)}")
+
+    def start_execution(
+        self, flow: str, input: object = None, name: str | None = None, wait: float = 0.0
+    ) -> dict[str, Any]:
+        """Start an execution (input None is `{}`); the same `name` with the same input is
+        the same execution. With `wait` (≤ 300 s) the answer comes when it has ended or
+        after `wait` seconds. The answer's `id` is `FLOW:NAME`; `created` tells a new one."""
+        body: dict[str, Any] = {"input": {} if input is None else input, "wait": wait}
+        if name is not None:
+            body["name"] = name
+        return self._request("POST", f"/v1/flows/{_seg(flow)}/executions", json=body,
+                             timeout=self._wait_timeout(wait))
+
+    def executions(self, flow: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Executions of a flow, newest first."""
+        path = f"/v1/flows/{_seg(flow)}/executions"
+        return _items(self._request("GET", path, params={"limit": limit}), "executions")
+
+    def execution(self, execution_id: str, wait: float = 0.0) -> dict[str, Any]:
+        """Status, input, output, error, cause of `FLOW:NAME`; with `wait` (≤ 300 s), once
+        it has ended or after `wait` seconds."""
+        params = {"wait": wait} if wait else {}
+        return self._request("GET", f"/v1/executions/{_seg(execution_id)}", params=params,
+                             timeout=self._wait_timeout(wait))
+
+    def execution_history(
+        self, execution_id: str, after: int = 0, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """History events (Step Functions' shape) with `id > after`, ascending."""
+        params = {"after": after, "limit": limit}
+        path = f"/v1/executions/{_seg(execution_id)}/history"
+        return _items(self._request("GET", path, params=params), "events")
+
+    def stop_execution(
+        self, execution_id: str, error: str | None = None, cause: str | None = None
+    ) -> dict[str, Any]:
+        """Abort a running execution; a finished one is answered as it is."""
+        return self._request("POST", f"/v1/executions/{_seg(execution_id)}/stop",
+                             json={"error": error, "cause": cause})
+
+    def _wait_timeout(self, wait: float) -> httpx.Timeout:
+        return httpx.Timeout(self.timeout, read=max(self.timeout, wait + 30))
+
     # -- records ---------------------------------------------------------------------------
 
     def activations(self, function: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
@@ -381,6 +456,15 @@ def _error_from(response: httpx.Response) -> ApiError:
         # Not our error body: a proxy in between, or a crash before the error mapper ran.
         text = response.text.strip()[:200] or response.reason_phrase
         return ApiError(response.status_code, "HTTPError", f"HTTP {response.status_code}: {text}")
+
+
+def _problems(response: httpx.Response) -> list[str]:
+    """The list of problems an invalid flow definition is answered with, if any."""
+    try:
+        problems = response.json()["error"]["problems"]
+    except (ValueError, KeyError, TypeError):
+        return []
+    return [str(p) for p in problems] if isinstance(problems, list) else []
 
 
 def _items(body: dict[str, Any], key: str) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""The embedded profile assembled: store, node agent, gateway and control API in one process."""
+"""The embedded profile assembled: store, node agent, gateway, control API and the flow runner
+in one process."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from yun.api import Deployer, create_api
 from yun.core import Version
 from yun.core.errors import RateLimited
+from yun.flows import Runner, RunnerConfig
 from yun.gateway import Deployments, InvokeApp, KeyCache, QuotaBook, Resolver
 from yun.metering import Recorder
 from yun.node import Admission, NodeAgent
@@ -51,6 +53,10 @@ class Platform:
         self._tasks: list[asyncio.Task[None]] = []
         self._recorder: Recorder | None = None
         self.deployer: Deployer | None = None
+        # Validated here so a bad YUN_FLOWS_* value stops `yun up` before anything starts.
+        self.flows_config = RunnerConfig.from_env()
+        self.flows: Runner | None = None
+        self._flows_task: asyncio.Task[None] | None = None
 
     def _instance_quota(self, tenant: str, memory_mb: int, running: int,
                         running_memory_mb: int) -> RateLimited | None:
@@ -102,6 +108,9 @@ class Platform:
         self._recorder = Recorder(store)
         self._invoke = InvokeApp(keys, resolver, deployments, self._recorder,
                                  max_wait=self.config.max_wait, quotas=self.quotas)
+        # Flows invoke functions through the same path as HTTP callers (quotas, records).
+        self.flows = Runner(store, self._invoke, config=self.flows_config,
+                            tenant_active=keys.active_tenant)
 
         def on_deployed(tenant: str, version: Version) -> None:
             resolver.invalidate(tenant, version.function)
@@ -134,13 +143,15 @@ class Platform:
 
         self._api = create_api(store, keys, self.deployer, on_changed, on_removed, node_status,
                                quotas=self.quotas, on_tenant_changed=on_tenant_changed,
-                               on_key_replaced=on_key_replaced)
+                               on_key_replaced=on_key_replaced, flows=self.flows)
         node_ready = asyncio.Event()
         self._tasks = [
             asyncio.create_task(self.node.run(node_ready.set), name="node-agent"),
             asyncio.create_task(self._recorder.run(), name="recorder"),
         ]
         await node_ready.wait()
+        # After the node is up: resuming re-issues the tasks that were in flight.
+        self._flows_task = asyncio.create_task(self.flows.run(), name="flows")
         for tenant in tenants:
             if not tenant.disabled:
                 await self._pin_tenant(deployments, tenant.name)
@@ -164,6 +175,11 @@ class Platform:
     async def shutdown(self) -> None:
         """Stop instances and the zygote, flush records, close the store (uvicorn has already
         stopped accepting and waited for in-flight requests)."""
+        if self.flows is not None and self._flows_task is not None:
+            # Before the node: invocations in flight finish and their results are stored.
+            self.flows.stop()
+            with contextlib.suppress(Exception):
+                await self._flows_task
         self.node.stop()
         if self._recorder is not None:
             self._recorder.stop()

@@ -1,10 +1,21 @@
-"""Durable state: tenants, API keys, functions and versions, aliases, activation records and
-logs.
+"""Durable state: tenants, API keys, functions and versions, aliases, activation records,
+logs, and flows (definitions, executions, history, timers).
 
 One `Store` over SQLite (embedded profile) or PostgreSQL (cluster profile), picked by URL.
 """
 
-from yun.store._models import ApiKey, FunctionSummary, LogLine, NewApiKey, Tenant, TenantUsage
+from yun.store._models import (
+    ApiKey,
+    ExecutionWrite,
+    Flow,
+    FlowExecution,
+    FlowTimer,
+    FunctionSummary,
+    LogLine,
+    NewApiKey,
+    Tenant,
+    TenantUsage,
+)
 from yun.store._store import Store
 from yun.store._tenants import DEFAULT_TENANT, UID_FIRST, UID_LAST, check_tenant_name
 
@@ -13,6 +24,10 @@ __all__ = [
     "UID_FIRST",
     "UID_LAST",
     "ApiKey",
+    "ExecutionWrite",
+    "Flow",
+    "FlowExecution",
+    "FlowTimer",
     "FunctionSummary",
     "LogLine",
     "NewApiKey",

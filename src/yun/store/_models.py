@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +69,76 @@ class LogLine:
     stream: str  # "stdout" or "stderr"
     time: float  # seconds since the epoch
     line: str
+
+
+# --- flows ---------------------------------------------------------------------------------
+# JSON values (definitions, inputs, outputs, execution state) are plain decoded JSON:
+# None, bool, int, float, str, list, dict.
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A deployed state machine: its latest version's definition (ASL as JSON)."""
+
+    name: str
+    version: int
+    definition: dict[str, Any]
+    created_at: float  # when version 1 was deployed
+    updated_at: float  # when this version was deployed
+
+
+@dataclass(frozen=True, slots=True)
+class FlowExecution:
+    """One execution of a flow: the row the runner rewrites with every step.
+
+    `id` ("FLOW:NAME") is what users name it by; `uid` is random and unique across tenants,
+    the base of its tasks' request ids. `state` (the interpreter's execution value) is only
+    loaded when asked for.
+    """
+
+    uid: str
+    tenant: str
+    flow: str
+    name: str
+    flow_version: int
+    status: str
+    input: Any
+    output: Any
+    error: str | None
+    cause: str | None
+    started_at: float
+    stopped_at: float | None
+    updated_at: float
+    history_events: int
+    resumes: int
+    state: dict[str, Any] | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.flow}:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionWrite:
+    """What one committed step changes: the new execution value, the history events it
+    appended, the timers it started and the timers it no longer needs (cancelled or fired).
+    `output` is stored only when `status` is SUCCEEDED."""
+
+    uid: str
+    status: str
+    state: dict[str, Any]
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    stopped_at: float | None = None
+    history: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (id, event)
+    timers: list[tuple[str, float]] = field(default_factory=list)  # (token, fire_at epoch s)
+    timers_done: list[str] = field(default_factory=list)  # tokens whose rows go
+    resumed: bool = False  # count one more resume
+
+
+@dataclass(frozen=True, slots=True)
+class FlowTimer:
+    execution: str  # uid
+    token: str
+    fire_at: float  # epoch seconds

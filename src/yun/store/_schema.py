@@ -151,3 +151,87 @@ logs = sa.Table(
 )
 sa.Index("ix_logs_tenant_function_id", logs.c.tenant, logs.c.function, logs.c.id)
 sa.Index("ix_logs_tenant_activation_id", logs.c.tenant, logs.c.activation_id, logs.c.id)
+
+# --- flows -------------------------------------------------------------------------------
+# JSON values (definitions, inputs, outputs, execution state, history events) are stored as
+# JSON text: a JSON `null` output stays distinct from "no output yet" (SQL NULL).
+
+flows = sa.Table(
+    "flows",
+    metadata,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("latest_version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+
+# Every definition ever deployed: an execution runs the version it started with to its end.
+flow_versions = sa.Table(
+    "flow_versions",
+    metadata,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("flow", sa.Text, primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("definition", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["tenant", "flow"],
+        ["flows.tenant", "flows.name"],
+        name="fk_flow_versions_flow",
+        ondelete="CASCADE",
+    ),
+)
+
+flow_executions = sa.Table(
+    "flow_executions",
+    metadata,
+    # Random and unique across tenants: the base of its tasks' request (activation) ids.
+    sa.Column("uid", sa.Text, primary_key=True),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("flow", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("flow_version", sa.Integer, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("input", sa.Text, nullable=False),
+    sa.Column("output", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("cause", sa.Text, nullable=True),
+    # The interpreter's execution value (`Execution.to_json()`), rewritten by every step.
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("started_at", sa.Double, nullable=False),
+    sa.Column("stopped_at", sa.Double, nullable=True),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("history_events", sa.Integer, nullable=False),
+    # How often a runner resumed it after a restart: re-deliveries of a task get new ids.
+    sa.Column("resumes", sa.Integer, nullable=False),
+    # A name is unique per flow: starting the same name twice is idempotent.
+    sa.UniqueConstraint("tenant", "flow", "name", name="uq_flow_executions_name"),
+)
+sa.Index("ix_flow_executions_status", flow_executions.c.status)
+sa.Index(
+    "ix_flow_executions_tenant_flow_started",
+    flow_executions.c.tenant,
+    flow_executions.c.flow,
+    flow_executions.c.started_at.desc(),
+)
+
+# Append-only; `id` is the event id the interpreter numbered (1, 2, ...).
+flow_history = sa.Table(
+    "flow_history",
+    metadata,
+    sa.Column("execution", sa.Text, primary_key=True),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("event", sa.Text, nullable=False),
+)
+
+# A pending timer (Wait state, retry back-off, task or execution timeout): a row, so a wait of
+# hours costs no process and no memory.
+flow_timers = sa.Table(
+    "flow_timers",
+    metadata,
+    sa.Column("execution", sa.Text, primary_key=True),
+    sa.Column("token", sa.Text, primary_key=True),
+    sa.Column("fire_at", sa.Double, nullable=False),  # epoch seconds
+)
+sa.Index("ix_flow_timers_fire_at", flow_timers.c.fire_at)

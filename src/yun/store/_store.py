@@ -11,16 +11,27 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from yun.core.errors import Conflict, PlatformError
+from yun.core.errors import Conflict, InvalidRequest, PlatformError
 from yun.core.types import ActivationRecord, Alias, Manifest, Version
-from yun.store import _activations, _aliases, _keys, _migrate, _tenants, _versions
+from yun.store import _activations, _aliases, _flows, _keys, _migrate, _tenants, _versions
 from yun.store._engine import WRITE, create_engine
-from yun.store._models import ApiKey, FunctionSummary, LogLine, NewApiKey, Tenant, TenantUsage
+from yun.store._models import (
+    ApiKey,
+    ExecutionWrite,
+    Flow,
+    FlowExecution,
+    FlowTimer,
+    FunctionSummary,
+    LogLine,
+    NewApiKey,
+    Tenant,
+    TenantUsage,
+)
 from yun.store._versions import Admit
 
 T = TypeVar("T")
@@ -30,8 +41,8 @@ _ATTEMPTS = 5
 
 
 class Store:
-    """Tenants, and tenant-scoped access to keys, functions, versions, aliases, records and
-    logs: every method that takes a `tenant` sees only that tenant's rows.
+    """Tenants, and tenant-scoped access to keys, functions, versions, aliases, records,
+    logs and flows: every method that takes a `tenant` sees only that tenant's rows.
 
     Open with `await Store.open(url)`; the schema is migrated to the newest revision first.
     Errors: `NotFound` and `InvalidRequest` as documented per method, `Conflict` when a write
@@ -259,3 +270,104 @@ class Store:
         return await self._read(
             lambda c: _activations.list_logs(c, tenant, function, after, limit, activation_id)
         )
+
+    # -- flows ----------------------------------------------------------------------------
+
+    async def put_flow(
+        self, tenant: str, name: str, definition: dict[str, Any]
+    ) -> tuple[Flow, bool]:
+        """Deploy a (validated) definition: a new version and True, or the latest version and
+        False when it is unchanged. NotFound if the tenant does not exist."""
+        now = self._now()
+        return await self._write(lambda c: _flows.put_flow(c, tenant, name, definition, now))
+
+    async def get_flow(self, tenant: str, name: str, version: int | None = None) -> Flow:
+        """The latest version, or the one numbered `version`."""
+        return await self._read(lambda c: _flows.get_flow(c, tenant, name, version))
+
+    async def list_flows(self, tenant: str) -> list[Flow]:
+        """Sorted by name, each with its latest definition."""
+        return await self._read(lambda c: _flows.list_flows(c, tenant))
+
+    async def delete_flow(self, tenant: str, name: str) -> None:
+        """Remove the flow, its versions and its executions with their history. Conflict
+        while an execution of it is running."""
+        await self._write(lambda c: _flows.delete_flow(c, tenant, name))
+
+    async def start_execution(
+        self,
+        tenant: str,
+        flow: str,
+        flow_version: int,
+        name: str,
+        input: Any,
+        first: ExecutionWrite,
+    ) -> tuple[FlowExecution, bool]:
+        """Store a new execution together with its first step (`first`), and True; if the
+        name is taken in this flow, the existing execution and False (nothing written).
+        NotFound if the flow is gone."""
+        now = self._now()
+        return await self._write(
+            lambda c: _flows.start_execution(
+                c, tenant, flow, flow_version, name, input, first, now
+            )
+        )
+
+    async def find_execution(
+        self, tenant: str, flow: str, name: str, *, with_state: bool = False
+    ) -> FlowExecution | None:
+        return await self._read(
+            lambda c: _flows.find_execution(c, tenant, flow, name, with_state=with_state)
+        )
+
+    async def get_execution(
+        self, tenant: str, flow: str, name: str, *, with_state: bool = False
+    ) -> FlowExecution:
+        """NotFound (naming `FLOW:NAME`) if there is none."""
+        return await self._read(
+            lambda c: _flows.get_execution(c, tenant, flow, name, with_state=with_state)
+        )
+
+    async def execution_by_uid(self, uid: str) -> FlowExecution | None:
+        """Any tenant's execution, with its state: for the runner, never for API callers."""
+        return await self._read(lambda c: _flows.execution_by_uid(c, uid))
+
+    async def list_executions(
+        self, tenant: str, flow: str, limit: int = 50
+    ) -> list[FlowExecution]:
+        """Newest first. NotFound if the flow does not exist."""
+        if limit < 1:
+            raise InvalidRequest(f"limit must be at least 1, was: {limit}")
+        return await self._read(lambda c: _flows.list_executions(c, tenant, flow, limit))
+
+    async def execution_history(
+        self, tenant: str, flow: str, name: str, after: int = 0, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """History events (Step Functions' shape) with `id > after`, ascending."""
+        if limit < 1:
+            raise InvalidRequest(f"limit must be at least 1, was: {limit}")
+        return await self._read(lambda c: _flows.history(c, tenant, flow, name, after, limit))
+
+    async def commit_steps(self, writes: Sequence[ExecutionWrite]) -> None:
+        """Persist steps of one or more executions in ONE transaction (group commit): each
+        execution's new value, its history rows and its timer changes, all or nothing."""
+        now = self._now()
+        await self._write(lambda c: _flows.commit(c, writes, now), attempts=1)
+
+    async def unfinished_executions(
+        self, after_uid: str = "", limit: int = 100
+    ) -> list[FlowExecution]:
+        """Every tenant's executions that have not ended, with their state, by uid."""
+        return await self._read(lambda c: _flows.unfinished(c, after_uid, limit))
+
+    async def next_flow_timer(self) -> float | None:
+        """Epoch seconds of the earliest timer, or None."""
+        return await self._read(_flows.next_timer)
+
+    async def due_flow_timers(self, until: float, limit: int = 500) -> list[FlowTimer]:
+        """Timers due at `until` (epoch seconds) or before, earliest first."""
+        return await self._read(lambda c: _flows.due_timers(c, until, limit))
+
+    async def delete_flow_timers(self, uid: str, tokens: Sequence[str]) -> None:
+        """Drop timers of an execution that no longer waits for them (it has ended)."""
+        await self._write(lambda c: _flows.delete_timers(c, uid, tokens))

@@ -1,0 +1,5 @@
+"""The Map benchmark's function: returns its event."""
+
+
+def handle(event, context):
+    return event
