@@ -13,6 +13,7 @@ import inspect
 import resource
 import socket
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -33,16 +34,25 @@ def serve(sock: socket.socket, handler: Callable[..., object], concurrency: int)
     global _routers
     _routers = (LogRouter("stdout", None), LogRouter("stderr", None))
     sys.stdout, sys.stderr = _routers
-    if concurrency == 1 and not inspect.iscoroutinefunction(handler):
+    if inspect.iscoroutinefunction(handler):
+        asyncio.run(_serve_async(sock, handler, concurrency))
+    elif concurrency == 1:
         _serve_blocking(sock, handler)
     else:
-        asyncio.run(_serve_async(sock, handler, concurrency))
+        _serve_threads(sock, handler, concurrency)
 
 
-def _serve_blocking(sock: socket.socket, handler: Callable[..., object]) -> None:
+def _serve_blocking(sock: socket.socket, handler: Callable[..., object],
+                    reading: threading.Lock | None = None,
+                    writing: threading.Lock | None = None) -> None:
+    """Read a frame, run the handler, answer; with locks, several threads share the socket."""
     while True:
         try:
-            message, body = read_frame(sock)
+            if reading is None:
+                message, body = read_frame(sock)
+            else:
+                with reading:
+                    message, body = read_frame(sock)
         except EOFError:
             return
         if not isinstance(message, Invoke):
@@ -55,7 +65,25 @@ def _serve_blocking(sock: socket.socket, handler: Callable[..., object]) -> None
         finally:
             deactivate(token)
         header, payload = _finish(context, result, started)
-        sock.sendall(encode(header, payload))
+        frame = encode(header, payload)
+        if writing is None:
+            sock.sendall(frame)
+        else:
+            with writing:
+                sock.sendall(frame)
+
+
+def _serve_threads(sock: socket.socket, handler: Callable[..., object],
+                   concurrency: int) -> None:
+    """Sync handlers with concurrency > 1: `concurrency` threads take turns reading the socket
+    (leader/follower), so no request is handed from thread to thread on its way through."""
+    reading, writing = threading.Lock(), threading.Lock()
+    workers = [threading.Thread(target=_serve_blocking, args=(sock, handler, reading, writing),
+                                daemon=True, name=f"yun-worker-{i}")
+               for i in range(concurrency)]
+    for worker in workers:
+        worker.start()
+    workers[0].join()  # the first to see EOF ends the instance; the others are daemons
 
 
 async def _serve_async(sock: socket.socket, handler: Callable[..., object],
