@@ -31,6 +31,7 @@ VENV = ROOT / ".venv" / "bin"
 FUNCTIONS = BENCH / "functions"
 PEERS = Path(os.environ.get("YUN_BENCH_PEERS", "/work/shared/peers"))
 RAY_PYTHON = BENCH / ".venv-ray" / "bin" / "python"
+RAY_SESSIONS = Path(tempfile.gettempdir()) / "ray"
 SERVER_CPU, CLIENT_CPU = 0, 1  # servers (and Yun's zygote, so its instances) vs load generator
 BODY = b'{"name": "bench"}'
 HOST = "127.0.0.1"
@@ -292,10 +293,26 @@ def ray_unavailable() -> str | None:
     return None
 
 
+class RayProc(Proc):
+    """Ray Serve's driver; stopping it also removes the session directory Ray left in /tmp/ray."""
+
+    def __init__(self, port: int, cpu: int) -> None:
+        self.sessions_before = set(RAY_SESSIONS.glob("session_*"))
+        super().__init__("ray", pinned([RAY_PYTHON, PEERS / "rayserve_hello.py",
+                                        "--port", str(port)], cpu))
+
+    def stop(self, sig: int = signal.SIGINT, grace: float = 15.0) -> None:
+        super().stop(sig, grace)
+        for session in set(RAY_SESSIONS.glob("session_*")) - self.sessions_before:
+            shutil.rmtree(session, ignore_errors=True)
+        latest = RAY_SESSIONS / "session_latest"
+        if latest.is_symlink() and not latest.exists():
+            latest.unlink()
+
+
 def ray_server(port: int, cpu: int = SERVER_CPU) -> Proc:
     """Ray Serve (min_replicas=0) with every Ray process pinned to the server core."""
-    proc = Proc("ray", pinned([RAY_PYTHON, PEERS / "rayserve_hello.py", "--port", str(port)],
-                              cpu))
+    proc = RayProc(port, cpu)
     try:
         proc.wait_for("ready", 180)
     except BaseException:
@@ -311,6 +328,30 @@ def ray_replicas(proc: Proc) -> int:
         with suppress(OSError):
             count += Path(f"/proc/{pid}/comm").read_text().startswith("ray::ServeRepli")
     return count
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by `root` and its living descendants."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            parents[int(entry)] = int(fields[1])
+            ticks[int(entry)] = int(fields[11]) + int(fields[12])  # utime, stime
+    total, stack = 0, [root]
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
+    while stack:
+        pid = stack.pop()
+        total += ticks.get(pid, 0)
+        stack += children.get(pid, [])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 # --- wrk --------------------------------------------------------------------------------------
@@ -339,6 +380,8 @@ def wrk(port: int, path: str, *, threads: int, connections: int, seconds: float,
 
 def parse_wrk(out: str) -> dict[str, float]:
     result: dict[str, float] = {"errors": 0.0}
+    if m := re.search(r"(\d+) requests in", out):
+        result["requests"] = float(m.group(1))
     if m := re.search(r"Requests/sec:\s+([\d.]+)", out):
         result["rps"] = float(m.group(1))
     for pct, value, unit in re.findall(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):

@@ -2,7 +2,9 @@
 
 (a) Added latency at one connection (`wrk -t1 -c1`): p50 of Yun's `POST /fn/hello` minus p50
 of the bare uvicorn app (floor_asgi.py, uvloop + httptools). (b) Throughput at 64 connections
-(`wrk -t2 -c64`) with `hello-c8` (8 in flight per instance, up to 4 instances).
+(`wrk -t2 -c64`) with `hello-c8` (8 in flight per instance, up to 4 instances), with the CPU
+time the server's process tree used per request (from /proc, so it hardly moves when other work
+shares the core, unlike req/s).
 
 Servers run on core 0 (`taskset -c 0`; Yun's zygote, templates and instances inherit it from
 `yun up`), wrk on core 1. Phase 1 interleaves Yun and the floor (A B A B …) with Ray not
@@ -23,13 +25,18 @@ import _harness as h
 Target = Callable[[int, int, float], dict[str, float]]  # (threads, connections, s) → wrk result
 
 
-def yun_target(yun: h.Yun, name: str) -> Target:
-    return lambda t, c, s: h.wrk(yun.port, f"/fn/{name}", threads=t, connections=c, seconds=s,
-                                 headers=yun.headers())
+def target(port: int, path: str, server: int, headers: dict[str, str] | None = None) -> Target:
+    """wrk against `path`, adding the CPU the server's process tree used per request (µs):
+    unlike req/s, it hardly changes when other work shares the core."""
 
+    def run(threads: int, connections: int, seconds: float) -> dict[str, float]:
+        before = h.tree_cpu(server)
+        result = h.wrk(port, path, threads=threads, connections=connections, seconds=seconds,
+                       headers=headers)
+        result["cpu_us"] = (h.tree_cpu(server) - before) * 1e6 / max(1.0, result["requests"])
+        return result
 
-def plain_target(port: int) -> Target:
-    return lambda t, c, s: h.wrk(port, "/", threads=t, connections=c, seconds=s)
+    return run
 
 
 def measure(targets: dict[str, Target], rounds: int, threads: int, connections: int,
@@ -41,7 +48,8 @@ def measure(targets: dict[str, Target], rounds: int, threads: int, connections: 
             target(threads, connections, warmup)
             runs[name].append(result := target(threads, connections, seconds))
             print(f"  -c{connections} round {r + 1}/{rounds} {name}: {result['rps']:,.0f} req/s, "
-                  f"p50 {result['p50']:.3f} ms, errors {result['errors']:.0f}", flush=True)
+                  f"p50 {result['p50']:.3f} ms, {result['cpu_us']:.0f} µs CPU/req, "
+                  f"errors {result['errors']:.0f}", flush=True)
     return runs
 
 
@@ -62,20 +70,23 @@ def run(quick: bool) -> None:
     with h.Yun() as yun:
         yun.deploy(h.FUNCTIONS / "hello", scale={"keep_alive": "10m"})
         yun.deploy(h.FUNCTIONS / "hello_c8")
-        yun1, yun64 = yun_target(yun, "hello"), yun_target(yun, "hello-c8")
+        yun1 = target(yun.port, "/fn/hello", yun.proc.pid, yun.headers())
+        yun64 = target(yun.port, "/fn/hello-c8", yun.proc.pid, yun.headers())
         port = h.free_port()
-        with h.running(h.floor_server(port)):
-            floor = plain_target(port)
+        with h.running(h.floor_server(port)) as floor_proc:
+            floor = target(port, "/", floor_proc.pid)
             lat = measure({"yun": yun1, "floor": floor}, rounds, 1, 1, lat_s, warm_s)
             tput = measure({"yun": yun64, "floor": floor}, rounds, 2, 64, tput_s, warm_s)
         why_not = h.ray_unavailable()
         ray_lat = ray_tput = None
         if why_not is None:
             ray_port = h.free_port()
-            with h.running(h.ray_server(ray_port)):
+            with h.running(h.ray_server(ray_port)) as ray_proc:
+                ray_wrk = target(ray_port, "/", ray_proc.pid)
+
                 def ray(t: int, c: int, s: float) -> dict[str, float]:
                     wake_ray(ray_port)
-                    return plain_target(ray_port)(t, c, s)
+                    return ray_wrk(t, c, s)
 
                 ray_lat = measure({"yun": yun1, "ray": ray}, rounds, 1, 1, lat_s, warm_s)
                 ray_tput = measure({"yun": yun64, "ray": ray}, rounds, 2, 64, tput_s, warm_s)
@@ -96,7 +107,8 @@ def row(label: str, phase: str, lat: list[dict[str, float]],
         tput: list[dict[str, float]]) -> list[object]:
     errors = sum(r["errors"] for r in lat + tput)  # non-2xx responses and socket errors
     return [label, phase, med(lat, "p50"), med(lat, "p99"), per_run(lat, "p50", ".3f"),
-            med(tput, "rps"), med(tput, "p50"), per_run(tput, "rps", ",.0f"), f"{errors:.0f}"]
+            med(tput, "rps"), med(tput, "p50"), per_run(tput, "rps", ",.0f"),
+            med(tput, "cpu_us"), f"{errors:.0f}"]
 
 
 def report(lat: dict[str, list[dict[str, float]]], tput: dict[str, list[dict[str, float]]],
@@ -112,6 +124,8 @@ def report(lat: dict[str, list[dict[str, float]]], tput: dict[str, list[dict[str
         ["Yun p50 ÷ floor p50 at 1 connection", med(lat["yun"], "p50") / med(lat["floor"], "p50"),
          "", ""],
         ["Yun req/s ÷ floor req/s at 64 connections", ratio, "≥ 0.60", h.verdict(ratio >= 0.6)],
+        ["floor CPU per request ÷ Yun CPU per request at 64 connections",
+         med(tput["floor"], "cpu_us") / med(tput["yun"], "cpu_us"), "", ""],
     ]
     if ray_lat and ray_tput:
         rows.append(row("Yun /fn/hello · /fn/hello-c8", "phase 2", ray_lat["yun"], ray_tput["yun"]))
@@ -123,13 +137,13 @@ def report(lat: dict[str, list[dict[str, float]]], tput: dict[str, list[dict[str
         targets.append(["Ray p50 ÷ Yun p50 at 1 connection (phase 2)",
                         med(ray_lat["ray"], "p50") / med(ray_lat["yun"], "p50"), "", ""])
     else:
-        rows.append([f"ray: not available ({why_not})", "", "–", "–", "–", "–", "–", "–", "–"])
+        rows.append([f"ray: not available ({why_not})", "", *["–"] * 8])
     out = h.table(
         f"Warm path ({rounds} interleaved rounds; 1 connection: wrk -t1 -c1 -d{lat_s}s; "
         f"64 connections: wrk -t2 -c64 -d{tput_s}s; medians of the rounds; "
         f"Yun had {instances} hello-c8 instances at the end)",
         ["system", "phase", "p50 ms @1", "p99 ms @1", "p50 per round @1", "req/s @64",
-         "p50 ms @64", "req/s per round @64", "errors"], rows)
+         "p50 ms @64", "req/s per round @64", "server CPU µs/req @64", "errors"], rows)
     out += "\n" + h.table("Warm path against the targets", ["figure", "value", "target", ""],
                           targets)
     return out
