@@ -154,8 +154,9 @@ class NodeAgent:
                 pool.dispatch()
             raise
         finally:
-            with contextlib.suppress(ValueError):
-                pool.waiters.remove(waiter)
+            if not waiter.future.done():  # dispatch() already popped the ones it served
+                with contextlib.suppress(ValueError):
+                    pool.waiters.remove(waiter)
 
     # -- scaling -----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from yun.node._instance import Instance
 from yun.sandbox import Template, TemplateSpec
 
 
-@dataclass
+@dataclass(eq=False)  # identity: removal from the deque must not compare futures
 class Waiter:
     future: asyncio.Future[tuple[Instance, float]]
     since: float = field(default_factory=time.monotonic)
