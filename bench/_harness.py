@@ -40,10 +40,11 @@ HOST = "127.0.0.1"
 # --- processes --------------------------------------------------------------------------------
 
 
-def pinned(cmd: Sequence[str | Path], cpu: int) -> list[str]:
-    """`cmd` under `taskset -c cpu` when there are two cores and taskset, else as is."""
+def pinned(cmd: Sequence[str | Path], cpu: int | None) -> list[str]:
+    """`cmd` under `taskset -c cpu` when there are two cores and taskset, else as is
+    (`cpu=None`: not pinned, for figures stated "on 2 cores")."""
     args = [str(c) for c in cmd]
-    if shutil.which("taskset") and (os.cpu_count() or 1) > cpu:
+    if cpu is not None and shutil.which("taskset") and (os.cpu_count() or 1) > cpu:
         return ["taskset", "-c", str(cpu), *args]
     return args
 
@@ -149,7 +150,7 @@ class Yun:
     affinity: gateway and functions share the server core.
     """
 
-    def __init__(self, cpu: int = SERVER_CPU) -> None:
+    def __init__(self, cpu: int | None = SERVER_CPU) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="yun-bench-"))
         self.data = self.dir / "data"
         self.port = free_port()

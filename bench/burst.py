@@ -11,7 +11,7 @@ import concurrent.futures
 import json
 import time
 
-from _harness import FUNCTIONS, Yun, median, pct, pin_self, request, table, timed_post
+from _harness import FUNCTIONS, Yun, median, pct, request, table, timed_post
 
 
 def _cold_starts(yun: Yun) -> int:
@@ -34,9 +34,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=100)
     args = parser.parse_args()
-    pin_self(1)
     rows = []
-    with Yun() as yun:
+    # The target is stated for the whole machine ("on 2 cores"): nothing is pinned here.
+    with Yun(cpu=None) as yun:
         one = yun.deploy(FUNCTIONS / "hello", name="burst",
                          scale={"min": 0, "max": args.size, "keep_alive": "10m"})
         before = _cold_starts(yun)
