@@ -57,6 +57,11 @@ class Cgroup:
                 _write(d / "memory.memsw.limit_in_bytes", "-1", optional=True)
                 _write(d / "memory.limit_in_bytes", str(memory))
                 _write(d / "memory.memsw.limit_in_bytes", str(memory), optional=True)
+                # A forked instance writes to pages (copy-on-write) before it joins its own
+                # group; without moving those charges along they stay on the template's group,
+                # and a few hundred instances push the template past its limit: the OOM killer
+                # then takes the template, pid 1 of the namespace, and every instance with it.
+                _write(d / "memory.move_charge_at_immigrate", "3", optional=True)
             elif "/pids/" in str(d):
                 _write(d / "pids.max", str(limits.pids))
             elif "/cpu/" in str(d):

@@ -34,6 +34,9 @@ from yun.sandbox._channel import ControlChannel, seqpacket_pair
 from yun.sandbox._types import InitError, SandboxInstance, TemplateSpec
 
 
+FORK_HEADROOM_MB = 1024  # kernel memory of up to ~2,000 live instances, charged to the template
+
+
 class ProcessSandbox:
     """Owns the zygote, and through it every template and instance on this node."""
 
@@ -95,6 +98,12 @@ class ProcessSandbox:
             channel = await self._spawn(message, group)
         template = Template(self, spec, channel, group, on_exit)
         await template.wait_ready(started)
+        # The import ran under the function's own limit. From now on the template only forks,
+        # and the kernel charges each child's page tables and stacks to the template's group
+        # for as long as the child lives (kernel memory is not moved when the child changes
+        # groups): without headroom a few hundred instances get the template OOM-killed,
+        # and as pid 1 of its namespace it takes every instance with it.
+        group.set_limits(Limits(memory_mb=spec.memory_mb + FORK_HEADROOM_MB))
         return template
 
     def _message(self, spec: TemplateSpec) -> SpawnTemplate:
