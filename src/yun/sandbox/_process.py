@@ -35,6 +35,7 @@ from yun.sandbox._types import InitError, SandboxInstance, TemplateSpec
 
 
 FORK_HEADROOM_MB = 1024  # kernel memory of up to ~2,000 live instances, charged to the template
+FORK_PIDS = 4096  # the template's group also counts its instances (they share its pid namespace)
 
 
 class ProcessSandbox:
@@ -103,7 +104,7 @@ class ProcessSandbox:
         # for as long as the child lives (kernel memory is not moved when the child changes
         # groups): without headroom a few hundred instances get the template OOM-killed,
         # and as pid 1 of its namespace it takes every instance with it.
-        group.set_limits(Limits(memory_mb=spec.memory_mb + FORK_HEADROOM_MB))
+        group.set_limits(Limits(memory_mb=spec.memory_mb + FORK_HEADROOM_MB, pids=FORK_PIDS))
         return template
 
     def _message(self, spec: TemplateSpec) -> SpawnTemplate:
