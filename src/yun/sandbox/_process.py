@@ -33,7 +33,6 @@ from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits, favor_dynamic_chang
 from yun.sandbox._channel import ControlChannel, seqpacket_pair
 from yun.sandbox._types import InitError, SandboxInstance, TemplateSpec
 
-
 FORK_HEADROOM_MB = 1024  # kernel memory of up to ~2,000 live instances, charged to the template
 FORK_PIDS = 4096  # the template's group also counts its instances (they share its pid namespace)
 
