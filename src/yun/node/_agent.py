@@ -42,7 +42,6 @@ class NodeAgent:
         self._prefix = os.urandom(2).hex()
         self._tasks: asyncio.TaskGroup | None = None
         self._stopping = asyncio.Event()
-        self.cold_starts = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -223,7 +222,6 @@ class NodeAgent:
         pool.starting -= 1
         pool.instances[instance.id] = instance
         pool.by_pid[instance.pid] = instance
-        self.cold_starts += 1
         pool.cold_starts += 1
         assert self._tasks is not None
         self._tasks.create_task(instance.serve())
@@ -289,9 +287,6 @@ class NodeAgent:
         prefix = f"{tenant}/"
         return [status(pool) for key, pool in sorted(self.pools.items())
                 if key.startswith(prefix)]
-
-    def instance_count(self) -> int:
-        return sum(len(p.instances) for p in self.pools.values())
 
 
 def _assigned(waiter: Waiter) -> bool:

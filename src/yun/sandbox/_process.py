@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import subprocess
@@ -33,6 +34,8 @@ from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits, favor_dynamic_chang
 from yun.sandbox._channel import ControlChannel, seqpacket_pair
 from yun.sandbox._types import InitError, SandboxInstance, TemplateSpec
 
+log = logging.getLogger("yun.sandbox")
+
 FORK_HEADROOM_MB = 1024  # kernel memory of up to ~2,000 live instances, charged to the template
 FORK_PIDS = 4096  # the template's group also counts its instances (they share its pid namespace)
 
@@ -50,7 +53,6 @@ class ProcessSandbox:
         self._zygote: subprocess.Popen[bytes] | None = None
         self._control: ControlChannel | None = None
         self._lock: asyncio.Lock | None = None
-        self.fast_migrations = False
 
     def start(self) -> None:
         """Start the zygote. Called before the event loop runs (no loop needed)."""
@@ -61,16 +63,18 @@ class ProcessSandbox:
             )
         self.cgroups.remove_stale()
         os.makedirs(STAGING, mode=0o755, exist_ok=True)
-        self.fast_migrations = favor_dynamic_changes()
+        if not favor_dynamic_changes():
+            log.warning("could not set the cgroup2 option favordynmods: each cold start will "
+                        "wait for an RCU grace period (10-20 ms) when it joins its cgroup")
         ours, theirs = seqpacket_pair()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
+        with open(self.log_path, "ab") as log_file:
             self._zygote = subprocess.Popen(
                 [sys.executable, "-m", "yun.runtime.zygote", str(theirs.fileno())],
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
+                stdout=log_file,
+                stderr=log_file,
                 start_new_session=True,  # Ctrl-C reaches `yun up`, which drains before we stop
                 env=_zygote_env(),
             )
