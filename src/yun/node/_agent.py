@@ -17,6 +17,7 @@ from collections.abc import Callable
 from yun.autoscaler import Policy, decide, desired_instances
 from yun.core import Overloaded, PlatformError, Status
 from yun.core.errors import RateLimited
+from yun.node._host import HostHandler, HostRequest
 from yun.node._instance import Instance, InstanceGone
 from yun.node._memory import Admission
 from yun.node._outcome import Outcome, throttled
@@ -31,8 +32,10 @@ InstanceQuota = Callable[[str, int, int, int], "RateLimited | None"]
 class NodeAgent:
     def __init__(self, sandbox: ProcessSandbox, queue_depth: int = 100,
                  tick_seconds: float = 0.5, admission: Admission | None = None,
-                 instance_quota: InstanceQuota | None = None) -> None:
+                 instance_quota: InstanceQuota | None = None,
+                 host: HostHandler | None = None) -> None:
         self.sandbox = sandbox
+        self.host = host  # answers instances' host calls; without it they are refused
         self.admission = admission or Admission()
         self.instance_quota = instance_quota
         self.queue_depth = queue_depth
@@ -225,6 +228,7 @@ class NodeAgent:
         pool.cold_starts += 1
         assert self._tasks is not None
         self._tasks.create_task(instance.serve())
+        self._tasks.create_task(instance.serve_host(pool.key, self.host or _no_host))
         pool.dispatch()
 
     async def _template(self, pool: VersionPool) -> Template:
@@ -307,3 +311,7 @@ def _refused(exc: Overloaded | RateLimited) -> Outcome:
 
 
 _GONE_STATUS = {Status.TIMEOUT: 504, Status.OOM: 502, Status.CRASHED: 502}
+
+
+async def _no_host(request: HostRequest, body: bytes) -> tuple[object, bytes]:
+    raise PlatformError(f"host call {request.op!r}: this node serves no host calls")

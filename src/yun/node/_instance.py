@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from yun.core import Status
+from yun.node._host import HostHandler, serve_host
 from yun.protocol import PREFIX, Invoke, Result, decode_header, encode, parse_prefix
 from yun.sandbox import SandboxInstance
 
@@ -29,6 +30,7 @@ class Instance:
         self.pid = sandboxed.pid
         self.cgroup = sandboxed.cgroup
         self._sock = sandboxed.sock
+        self._host_sock = sandboxed.host_sock
         self.concurrency = concurrency
         self.init_ms = init_ms
         self.created_at = created_at
@@ -43,9 +45,16 @@ class Instance:
         self._on_gone = on_gone
         self._writer: asyncio.StreamWriter | None = None
         self._reader: asyncio.StreamReader | None = None
+        self._host: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def connect(self) -> None:
         self._reader, self._writer = await asyncio.open_unix_connection(sock=self._sock)
+        self._host = await asyncio.open_unix_connection(sock=self._host_sock)
+
+    async def serve_host(self, owner: str, handler: HostHandler) -> None:
+        """Answer the instance's host calls (only for invocations in flight on it)."""
+        assert self._host is not None, "connect() first"
+        await serve_host(*self._host, owner, self._pending, handler)
 
     async def serve(self) -> None:
         """Read replies until the instance goes away; owned by the node agent's task group."""
@@ -69,6 +78,8 @@ class Instance:
         self.alive = False
         if self._writer is not None:
             self._writer.close()
+        if self._host is not None:
+            self._host[1].close()
         if self._pending:
             status, message = self._death_reason()
             for request_id, future in self._pending.items():

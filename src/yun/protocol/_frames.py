@@ -63,7 +63,7 @@ class InitFailed(msgspec.Struct, tag=True):
 class Fork(msgspec.Struct, tag=True):
     """node → template: fork one instance.
 
-    fds passed alongside: [instance socket, cgroup.procs of each controller].
+    fds passed alongside: [instance socket, host-call socket, cgroup.procs of each controller].
     """
 
     instance: str
@@ -113,6 +113,27 @@ class Result(msgspec.Struct, tag=True):
     duration_ms: float = 0.0
 
 
+class HostCall(msgspec.Struct, tag=True):
+    """instance → node, on the instance's host-call socket: ask the platform to act for the
+    invocation `request_id` (its tenant's buckets, invoking another function). The body is
+    the call's payload (an object's bytes, an event's JSON)."""
+
+    id: int
+    request_id: str
+    op: str
+    args: dict[str, str | int | bool | None] = {}
+
+
+class HostReply(msgspec.Struct, tag=True):
+    """node → instance: the answer to one HostCall. The body is the payload (object bytes)."""
+
+    id: int
+    ok: bool
+    value: object = None  # JSON-like
+    error_type: str | None = None  # "NotFound", "Invalid", "Forbidden", "Refused", ...
+    message: str | None = None
+
+
 Message = (
     SpawnTemplate
     | Specialise
@@ -125,4 +146,6 @@ Message = (
     | Exited
     | Invoke
     | Result
+    | HostCall
+    | HostReply
 )

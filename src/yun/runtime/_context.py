@@ -7,8 +7,12 @@ import io
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from yun.protocol import Invoke, LogRecord
+from yun.runtime import _host
+
+_client: _host.HostClient | None = None  # set once per instance by `use_host`
 
 _current: contextvars.ContextVar[Context | None] = contextvars.ContextVar("yun_context",
                                                                            default=None)
@@ -40,6 +44,32 @@ class Context:
     @property
     def aws_request_id(self) -> str:
         return self.request_id
+
+    @property
+    def buckets(self) -> _host.Buckets:
+        """The tenant's buckets: `get`, `put`, `list`, `delete`."""
+        return _host.Buckets(_require_host(), self.request_id)
+
+    def invoke(self, target: str, event: object = None) -> Any:
+        """Call another function of this tenant and return its result (HostError if it
+        failed)."""
+        return _host.invoke(_require_host(), self.request_id, target, event, asynchronous=False)
+
+    def invoke_async(self, target: str, event: object = None) -> str:
+        """Queue an invocation of another function of this tenant; returns its id."""
+        return str(_host.invoke(_require_host(), self.request_id, target, event,
+                                asynchronous=True))
+
+
+def use_host(client: _host.HostClient | None) -> None:
+    global _client
+    _client = client
+
+
+def _require_host() -> _host.HostClient:
+    if _client is None:
+        raise _host.HostError("Unavailable", "this instance has no host-call channel")
+    return _client
 
 
 def context_for(invoke: Invoke) -> Context:

@@ -22,7 +22,15 @@ from concurrent.futures import ThreadPoolExecutor
 import msgspec
 
 from yun.protocol import PREFIX, Invoke, Result, decode_header, encode, parse_prefix, read_frame
-from yun.runtime._context import Context, LogRouter, activate, context_for, deactivate
+from yun.runtime._context import (
+    Context,
+    LogRouter,
+    activate,
+    context_for,
+    deactivate,
+    use_host,
+)
+from yun.runtime._host import HostClient
 
 MAX_RESULT = 6 << 20  # the response limit matches the request limit (6 MiB)
 
@@ -30,8 +38,10 @@ _json = msgspec.json.Encoder()
 _routers: tuple[LogRouter, LogRouter] | None = None
 
 
-def serve(sock: socket.socket, handler: Callable[..., object], concurrency: int) -> None:
+def serve(sock: socket.socket, handler: Callable[..., object], concurrency: int,
+          host: socket.socket | None = None) -> None:
     global _routers
+    use_host(HostClient(host) if host is not None else None)
     _routers = (LogRouter("stdout", None), LogRouter("stderr", None))
     sys.stdout, sys.stderr = _routers
     if inspect.iscoroutinefunction(handler):

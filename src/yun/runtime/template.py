@@ -194,9 +194,10 @@ def _fork_server(spec: SpawnTemplate, control: socket.socket,
             os.close(wake_r)
             os.close(wake_w)
             control.close()
-            _join_cgroups(fds[1:])
+            _join_cgroups(fds[2:])
             _linux.set_process_name(f"yun-i:{spec.hostname}")
-            instance.serve(socket.socket(fileno=fds[0]), handler, spec.concurrency)
+            instance.serve(socket.socket(fileno=fds[0]), handler, spec.concurrency,
+                           host=socket.socket(fileno=fds[1]))
             os._exit(0)
         for fd in fds:
             os.close(fd)

@@ -257,7 +257,8 @@ class Template:
         started = time.perf_counter()
         group = self.sandbox.cgroups.create(instance_id, Limits(memory_mb=self.spec.memory_mb))
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        fds = [theirs.fileno(), *group.procs_fds()]
+        host_ours, host_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        fds = [theirs.fileno(), host_theirs.fileno(), *group.procs_fds()]
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._forks[instance_id] = future
         try:
@@ -265,14 +266,16 @@ class Template:
             pid = await future
         except BaseException:
             ours.close()
+            host_ours.close()
             discard_cgroup(group)
             raise
         finally:
             theirs.close()
-            for fd in fds[1:]:
+            host_theirs.close()
+            for fd in fds[2:]:
                 os.close(fd)
-        return SandboxInstance(id=instance_id, pid=pid, sock=ours, cgroup=group,
-                               fork_ms=(time.perf_counter() - started) * 1000)
+        return SandboxInstance(id=instance_id, pid=pid, sock=ours, host_sock=host_ours,
+                               cgroup=group, fork_ms=(time.perf_counter() - started) * 1000)
 
     def close(self) -> None:
         """Kill the template; as pid 1 of its namespace its instances die with it."""

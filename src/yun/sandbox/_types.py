@@ -32,6 +32,7 @@ class SandboxInstance:
     id: str
     pid: int  # inside the function's pid namespace
     sock: socket.socket
+    host_sock: socket.socket  # the instance's host calls (buckets, invoking functions)
     cgroup: Cgroup
     fork_ms: float
 

@@ -20,6 +20,7 @@ from yun.metering import Recorder
 from yun.node import Admission, NodeAgent
 from yun.sandbox import ProcessSandbox
 from yun.server._config import Config
+from yun.server._host import HostOps
 from yun.storage import CodeStore, LayerStore
 from yun.store import DEFAULT_TENANT as DEFAULT_TENANT  # re-exported for `_run`
 from yun.store import ApiKey, NewApiKey, Store, Tenant
@@ -108,6 +109,8 @@ class Platform:
         self._recorder = Recorder(store)
         self._invoke = InvokeApp(keys, resolver, deployments, self._recorder,
                                  max_wait=self.config.max_wait, quotas=self.quotas)
+        # Handlers reach their tenant's functions (and buckets) through host calls.
+        self.host = self.node.host = HostOps(self._invoke)
         # Flows invoke functions through the same path as HTTP callers (quotas, records).
         self.flows = Runner(store, self._invoke, config=self.flows_config,
                             tenant_active=keys.active_tenant)
