@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from yun import __version__
+from yun.api._buckets import buckets_router
 from yun.api._deploy import Deployer
 from yun.api._flows import flows_router
 from yun.api._keys import keys_router
@@ -33,7 +34,7 @@ from yun.core import (
 )
 from yun.flows import Runner
 from yun.gateway import KeyCache, QuotaBook
-from yun.storage import MAX_BUNDLE_BYTES
+from yun.storage import MAX_BUNDLE_BYTES, MAX_OBJECT_BYTES, Buckets
 from yun.store import ApiKey, NewApiKey, Store, Tenant
 
 Json = dict[str, object]
@@ -53,10 +54,13 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
                on_tenant_changed: Callable[[Tenant], Awaitable[None]] | None = None,
                on_key_replaced: Callable[[ApiKey, NewApiKey], None] = lambda _old, _new: None,
                flows: Runner | None = None,
+               buckets: Buckets | None = None,
+               max_object_bytes: int = MAX_OBJECT_BYTES,
                ) -> FastAPI:
     """`on_tenant_changed` follows every create/update of a tenant (to stop a disabled
     tenant's instances); `on_key_replaced` every rotation (to rewrite admin.key). `flows`,
-    the flow runner, enables `/v1/flows` and `/v1/executions`."""
+    the flow runner, enables `/v1/flows` and `/v1/executions`; `buckets` enables
+    `/v1/buckets` (objects up to `max_object_bytes`)."""
     api = FastAPI(title="Yun control API", version=__version__, docs_url="/docs",
                   openapi_url="/openapi.json")
 
@@ -77,6 +81,8 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
     api.include_router(keys_router(store, keys, caller, on_key_replaced))
     if flows is not None:
         api.include_router(flows_router(store, flows, caller))
+    if buckets is not None:
+        api.include_router(buckets_router(buckets, caller, max_object_bytes))
 
     @api.get("/v1/health", tags=["system"])
     async def health() -> Json:
