@@ -9,6 +9,7 @@ from typer.core import TyperGroup
 
 from yun.cli import (
     _alias,
+    _bucket,
     _config,
     _deploy,
     _flow,
@@ -63,3 +64,4 @@ app.add_typer(_config.app, name="config")
 app.add_typer(_tenant.app, name="tenant")
 app.add_typer(_key.app, name="key")
 app.add_typer(_flow.app, name="flow")
+app.add_typer(_bucket.app, name="bucket")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from yun.core import InvalidRequest
+from yun.storage import parse_buckets_url
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,10 @@ class Config:
     namespaces: bool = True  # new mount/pid/ipc/uts/net namespaces per function
     memory_reserve_mb: int = 256  # memory an instance start must leave free for the platform
     blanks: int = 2  # sandboxes kept started ahead of demand (cuts cold starts)
+    # Where buckets live: empty for `<data dir>/buckets`, else an S3-compatible store as
+    # s3://BUCKET[/PREFIX]?endpoint=http://HOST:PORT&region=NAME (`yun.storage.S3Buckets`).
+    buckets_url: str = ""
+    max_object_bytes: int = 5 << 30  # one object PUT through /v1/buckets
 
     def validate(self) -> Config:
         if not 0 < self.port < 65536:
@@ -31,6 +36,11 @@ class Config:
                                  f"{self.memory_reserve_mb}, {self.blanks}")
         if self.queue_depth < 1:
             raise InvalidRequest(f"queue_depth must be at least 1, was: {self.queue_depth}")
+        if self.buckets_url:
+            parse_buckets_url(self.buckets_url)
+        if self.max_object_bytes < 1:
+            raise InvalidRequest(f"max_object_bytes must be positive, was: "
+                                 f"{self.max_object_bytes}")  # fmt: skip
         for name in ("max_wait", "tick_seconds", "drain_seconds"):
             if getattr(self, name) <= 0:
                 raise InvalidRequest(f"{name} must be positive, was: {getattr(self, name)}")

@@ -20,7 +20,7 @@ from yun.metering import Recorder
 from yun.node import Admission, NodeAgent
 from yun.sandbox import ProcessSandbox
 from yun.server._config import Config
-from yun.storage import CodeStore, LayerStore
+from yun.storage import Buckets, CodeStore, LayerStore, LocalBuckets, S3Buckets
 from yun.store import DEFAULT_TENANT as DEFAULT_TENANT  # re-exported for `_run`
 from yun.store import ApiKey, NewApiKey, Store, Tenant
 
@@ -57,6 +57,7 @@ class Platform:
         self.flows_config = RunnerConfig.from_env()
         self.flows: Runner | None = None
         self._flows_task: asyncio.Task[None] | None = None
+        self.buckets: Buckets | None = None
 
     def _instance_quota(self, tenant: str, memory_mb: int, running: int,
                         running_memory_mb: int) -> RateLimited | None:
@@ -141,9 +142,12 @@ class Platform:
         def node_status(tenant: str) -> list[dict[str, object]]:
             return [pool.view() for pool in self.node.status(tenant)]
 
+        self.buckets = await self._open_buckets()
         self._api = create_api(store, keys, self.deployer, on_changed, on_removed, node_status,
                                quotas=self.quotas, on_tenant_changed=on_tenant_changed,
-                               on_key_replaced=on_key_replaced, flows=self.flows)
+                               on_key_replaced=on_key_replaced, flows=self.flows,
+                               buckets=self.buckets,
+                               max_object_bytes=self.config.max_object_bytes)
         node_ready = asyncio.Event()
         self._tasks = [
             asyncio.create_task(self.node.run(node_ready.set), name="node-agent"),
@@ -156,6 +160,14 @@ class Platform:
             if not tenant.disabled:
                 await self._pin_tenant(deployments, tenant.name)
         (data / "endpoint").write_text(self.config.url)
+
+    async def _open_buckets(self) -> Buckets:
+        """A folder in the data dir, or the S3-compatible store `buckets_url` names."""
+        if not self.config.buckets_url:
+            return LocalBuckets(self.config.data_dir / "buckets")
+        s3 = S3Buckets.from_url(self.config.buckets_url, os.environ)
+        await s3.open()
+        return s3
 
     async def _pin_tenant(self, deployments: Deployments, tenant: str) -> None:
         assert self.store is not None
@@ -187,6 +199,8 @@ class Platform:
             with contextlib.suppress(Exception):
                 await task
         await self.sandbox.stop()
+        if self.buckets is not None:
+            await self.buckets.close()
         if self.store is not None:
             await self.store.close()
 

@@ -28,10 +28,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
-from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ClientError
-
 from yun.core import Conflict, InvalidRequest, NotFound, PayloadTooLarge, PlatformError
 from yun.storage._buckets import (
     DEFAULT_CONTENT_TYPE,
@@ -68,6 +64,11 @@ class S3Buckets:
 
     @classmethod
     def from_url(cls, url: str, environ: Mapping[str, str]) -> S3Buckets:
+        # Imported here: boto3 takes ~0.1 s to import, and most processes (the CLI, the
+        # embedded profile) never talk to S3.
+        import boto3
+        from botocore.config import Config as BotoConfig
+
         physical, prefix, endpoint, region = parse_buckets_url(url)
         client = boto3.client(
             "s3", endpoint_url=endpoint, region_name=region,
@@ -247,6 +248,8 @@ class S3Buckets:
 
     async def _call(self, method: Callable[..., T], **kwargs: Any) -> T:
         """One boto3 call in a worker thread, its failures mapped to ours."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             return await asyncio.to_thread(method, **kwargs)
         except ClientError as exc:
