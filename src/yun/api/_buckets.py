@@ -72,33 +72,33 @@ def buckets_router(buckets: Buckets, caller: Callable[..., Any],
         return {"objects": [object_view(o) for o in found.objects],
                 "prefixes": found.prefixes, "next_token": found.next_token}  # fmt: skip
 
-    @router.put("/{bucket}/objects/{name:path}", status_code=201,
+    @router.put("/{bucket}/objects/{object_key:path}", status_code=201,
                 openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}}})
-    async def put_object(bucket: str, name: str, request: Request, key: Caller) -> Json:
+    async def put_object(bucket: str, object_key: str, request: Request, key: Caller) -> Json:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_object_bytes:
-            raise PayloadTooLarge(f"object {name!r} of {int(declared)} bytes exceeds the "
+            raise PayloadTooLarge(f"object {object_key!r} of {int(declared)} bytes exceeds the "
                                   f"{mib(max_object_bytes)} limit")  # fmt: skip
         metadata = {h[len(_META):]: v for h, v in request.headers.items() if h.startswith(_META)}
         content_type = request.headers.get("content-type") or "application/octet-stream"
-        info = await buckets.put(key.tenant, bucket, name, request.stream(),
+        info = await buckets.put(key.tenant, bucket, object_key, request.stream(),
                                  content_type=content_type, metadata=metadata,
                                  max_bytes=max_object_bytes)  # fmt: skip
         return object_view(info)
 
-    @router.get("/{bucket}/objects/{name:path}")
-    async def get_object(bucket: str, name: str, key: Caller) -> Response:
-        info, chunks = await buckets.get(key.tenant, bucket, name)
+    @router.get("/{bucket}/objects/{object_key:path}")
+    async def get_object(bucket: str, object_key: str, key: Caller) -> Response:
+        info, chunks = await buckets.get(key.tenant, bucket, object_key)
         return StreamingResponse(chunks, media_type=info.content_type, headers=_headers(info))
 
-    @router.head("/{bucket}/objects/{name:path}")
-    async def head_object(bucket: str, name: str, key: Caller) -> Response:
-        info = await buckets.head(key.tenant, bucket, name)
+    @router.head("/{bucket}/objects/{object_key:path}")
+    async def head_object(bucket: str, object_key: str, key: Caller) -> Response:
+        info = await buckets.head(key.tenant, bucket, object_key)
         return Response(status_code=200, media_type=info.content_type, headers=_headers(info))
 
-    @router.delete("/{bucket}/objects/{name:path}", status_code=204)
-    async def delete_object(bucket: str, name: str, key: Caller) -> Response:
-        await buckets.delete(key.tenant, bucket, name)
+    @router.delete("/{bucket}/objects/{object_key:path}", status_code=204)
+    async def delete_object(bucket: str, object_key: str, key: Caller) -> Response:
+        await buckets.delete(key.tenant, bucket, object_key)
         return Response(status_code=204)
 
     return router

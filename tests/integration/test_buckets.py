@@ -1,0 +1,40 @@
+"""`yun bucket ...` against a real `yun up`: objects land as files in the data dir and come
+back byte for byte, through files and through stdin/stdout."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from yun_harness import Yun
+
+
+def test_a_file_goes_into_a_bucket_and_comes_back_the_same(yun: Yun, tmp_path: Path) -> None:
+    data = os.urandom(3 << 20)
+    (tmp_path / "blob.bin").write_bytes(data)
+    assert yun.cli("bucket", "mb", "uploads").returncode == 0
+    up = yun.cli("bucket", "cp", str(tmp_path / "blob.bin"), "yun://uploads/raw/")
+    assert up.returncode == 0, up.stderr
+    stored = yun.data_dir / "buckets" / "default" / "uploads" / "raw" / "blob.bin"
+    assert hashlib.md5(stored.read_bytes()).digest() == hashlib.md5(data).digest()
+    down = yun.cli("bucket", "cp", "yun://uploads/raw/blob.bin", str(tmp_path / "back.bin"))
+    assert down.returncode == 0, down.stderr
+    assert (tmp_path / "back.bin").read_bytes() == data
+
+
+def test_stdin_and_stdout_listing_and_removal(yun: Yun) -> None:
+    assert yun.cli("bucket", "mb", "notes").returncode == 0
+    assert yun.cli("bucket", "cp", "-", "yun://notes/2024/a.txt", input="hello").returncode == 0
+    assert yun.cli("bucket", "cp", "-", "yun://notes/top.txt", input="top").returncode == 0
+    assert yun.cli("bucket", "cp", "yun://notes/2024/a.txt", "-").stdout == "hello"
+    listed = yun.cli("bucket", "ls", "notes").stdout.split()
+    assert "2024/" in listed and "top.txt" in listed and "2024/a.txt" not in listed
+    assert "2024/a.txt" in yun.cli("bucket", "ls", "-r", "notes").stdout
+    refused = yun.cli("bucket", "rb", "notes")
+    assert refused.returncode == 1 and "not empty" in refused.stderr
+    assert yun.cli("bucket", "rm", "yun://notes/top.txt").returncode == 0
+    missing = yun.cli("bucket", "cp", "yun://notes/top.txt", "-")
+    assert missing.returncode == 1 and "'top.txt' not found" in missing.stderr
+    assert yun.cli("bucket", "rb", "--force", "notes").returncode == 0
+    assert "notes" not in yun.cli("bucket", "ls").stdout
