@@ -29,6 +29,7 @@ from yun.core._checks import (
     seconds_of,
     show,
 )
+from yun.core._triggers import parse_triggers, trigger_to_dict
 from yun.core.errors import ManifestError
 from yun.core.types import Manifest, Network, ScaleSpec
 
@@ -44,9 +45,9 @@ MAX_TIMEOUT = 900.0  # seconds, as Lambda
 MAX_ENV_BYTES = 4096  # names plus values, as Lambda's 4 KB
 MAX_ENV_ENTRIES = 1000
 
-# `triggers` and `async` belong to later features; they are accepted (and shape-checked) so that
-# manifests written for them are not rejected, but nothing is stored yet.
-_KEYS = tuple(sorted({f.name for f in fields(Manifest)} | {"async", "triggers"}))
+# `async` belongs to a later feature; it is accepted (and shape-checked) so that manifests
+# written for it are not rejected, but nothing is stored yet.
+_KEYS = tuple(sorted({f.name for f in fields(Manifest)} | {"async"}))
 _SCALE_KEYS = ("keep_alive", "max", "min", "target")
 # `handler` comes from the decorated function and `async` is not a legal Python keyword argument.
 _DECORATOR_KEYS = tuple(k for k in _KEYS if k not in ("async", "handler"))
@@ -170,7 +171,7 @@ def manifest_to_dict(m: Manifest) -> dict[str, object]:
         "env": dict(m.env),
         "requirements": m.requirements,
         "network": str(m.network),
-    }
+    } | ({"triggers": [trigger_to_dict(t) for t in m.triggers]} if m.triggers else {})
 
 
 def manifest_from_dict(d: Mapping[str, object], *, source: str = "stored manifest") -> Manifest:
@@ -184,8 +185,16 @@ def manifest_from_dict(d: Mapping[str, object], *, source: str = "stored manifes
 
 
 def _locate(node: yaml.Node, where: Where, path: Path) -> None:
-    """Record the lines of top-level keys and one level below (scale, env); reject duplicates."""
-    if not isinstance(node, yaml.MappingNode) or len(path) > 1:
+    """Record the lines of top-level keys and one level below (scale, env), and of each trigger
+    down to its options' options (`triggers.0.mqtt.batch.size`); reject duplicate keys."""
+    in_triggers = path[:1] == ("triggers",)
+    if in_triggers and len(path) == 1 and isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            where.values[(*path, str(i))] = item.start_mark.line + 1
+            _locate(item, where, (*path, str(i)))
+        return
+    # Bounded depth: an alias bomb must not turn into exponential work here.
+    if not isinstance(node, yaml.MappingNode) or len(path) > (4 if in_triggers else 1):
         return
     for key, value in node.value:
         if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE_TAG:
@@ -230,9 +239,8 @@ def _validate(raw: Mapping[str, object], where: Where) -> Manifest:
     for required in ("name", "handler"):
         if required not in raw:
             raise ManifestError(f"missing required key {required!r} ({where.source})")
-    for key, kind, ok in (("triggers", "list", (list, tuple)), ("async", "mapping", Mapping)):
-        if raw.get(key) is not None and not isinstance(raw[key], ok):
-            raise fail(f"{key} must be a {kind}, was: {show(raw[key])}", where.of(key))
+    if raw.get("async") is not None and not isinstance(raw["async"], Mapping):
+        raise fail(f"async must be a mapping, was: {show(raw['async'])}", where.of("async"))
     timeout = seconds_of(opt(raw, "timeout", 10.0), "timeout", where.of("timeout"))
     if not 0 < timeout <= MAX_TIMEOUT:
         message = (
@@ -240,6 +248,7 @@ def _validate(raw: Mapping[str, object], where: Where) -> Manifest:
         )
         raise fail(message, where.of("timeout"))
     concurrency = integer(opt(raw, "concurrency", 1), "concurrency", 1, 1000, "", where)
+    env = _env(raw.get("env"), where)
     return Manifest(
         name=_name(raw["name"], where.of("name")),
         handler=_handler(raw["handler"], where.of("handler")),
@@ -248,9 +257,10 @@ def _validate(raw: Mapping[str, object], where: Where) -> Manifest:
         timeout=timeout,
         concurrency=concurrency,
         scale=_scale(raw.get("scale"), where, concurrency),
-        env=_env(raw.get("env"), where),
+        env=env,
         requirements=_requirements(raw.get("requirements"), where.of("requirements")),
         network=Network(_choice(raw.get("network"), "network", tuple(Network), where)),
+        triggers=parse_triggers(raw.get("triggers"), where, env),
     )
 
 
