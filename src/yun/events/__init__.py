@@ -1,6 +1,9 @@
 """Event sources (cron, MQTT, NATS, webhooks, bucket events, HTTP routes) and the CloudEvents
 envelope every event reaches a handler in."""
 
-from yun.events._cloudevents import CloudEvent, from_http, new_event
+from yun.events._cloudevents import CloudEvent, data_of, from_http, new_event
+from yun.events._httpevent import http_event
+from yun.events._routes import RouteMatch, RouteTable
 
-__all__ = ["CloudEvent", "from_http", "new_event"]
+__all__ = ["CloudEvent", "RouteMatch", "RouteTable", "data_of", "from_http", "http_event",
+           "new_event"]
