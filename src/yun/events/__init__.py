@@ -1,2 +1,23 @@
 """Event sources (cron, MQTT, NATS, webhooks, bucket events, HTTP routes) and the CloudEvents
 envelope every event reaches a handler in."""
+
+from yun.events._cloudevents import CloudEvent, data_of, from_http, new_event
+from yun.events._cron import CronSource
+from yun.events._httpevent import http_event
+from yun.events._routes import RouteMatch, RouteTable
+from yun.events._schedule import Due, Schedule
+from yun.events._source import WallClock
+
+__all__ = [
+    "CloudEvent",
+    "CronSource",
+    "Due",
+    "RouteMatch",
+    "RouteTable",
+    "Schedule",
+    "WallClock",
+    "data_of",
+    "from_http",
+    "http_event",
+    "new_event",
+]

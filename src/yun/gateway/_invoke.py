@@ -106,13 +106,13 @@ class InvokeApp:
         wall_start = time.time()
         try:
             if scope["method"] != "POST":
-                await _reply(send, 405, error_body(InvalidRequest(
+                await reply(send, 405, error_body(InvalidRequest(
                     f"invoke with POST, was: {scope['method']}")), [(b"allow", b"POST")])
                 return
             headers = dict(scope["headers"])
             key = await self.keys.authenticate(_text(headers.get(b"authorization")))
             target = scope["path"][len("/fn/"):]
-            body = await _read_body(receive, headers)
+            body = await read_body(receive, headers)
             if body.strip():
                 try:
                     msgspec.json.decode(body)
@@ -120,11 +120,11 @@ class InvokeApp:
                     raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
             version = await self.resolver.resolve(key.tenant, target)
         except YunError as exc:
-            await _reply(send, http_status(exc), error_body(exc))
+            await reply(send, http_status(exc), error_body(exc))
             return
         request_id = os.urandom(16).hex()
         outcome = await self._run(key.tenant, version, body, request_id)
-        await _respond(send, outcome, request_id, version)
+        await respond(send, outcome, request_id, version)
         await self._record(outcome, request_id, key.tenant, version, wall_start)
 
     async def invoke(self, tenant: str, target: str, body: bytes,
@@ -181,9 +181,11 @@ class InvokeApp:
         await self.recorder.record(record, logs)
 
 
-async def _respond(send: Send, outcome: Outcome, request_id: str, version: Version) -> None:
+async def respond(send: Send, outcome: Outcome, request_id: str, version: Version,
+                  extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    """An invocation's outcome as the HTTP response (also the HTTP routes' response)."""
     headers = [(b"x-yun-activation-id", request_id.encode()),
-               (b"x-yun-version", str(version.number).encode())]
+               (b"x-yun-version", str(version.number).encode()), *(extra or [])]
     if outcome.status == Status.SUCCESS:
         headers.extend((k.encode(), v.encode()) for k, v in outcome.headers
                        if k not in _FRAMING)
@@ -208,7 +210,7 @@ _FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
 _ERROR_STATUS = {Status.ERROR: 500, Status.TIMEOUT: 504, Status.OOM: 502, Status.CRASHED: 502}
 
 
-async def _read_body(receive: Receive, headers: dict[bytes, bytes]) -> bytes:
+async def read_body(receive: Receive, headers: dict[bytes, bytes]) -> bytes:
     declared = headers.get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
         raise PayloadTooLarge(f"request body of {int(declared)} bytes exceeds the 6 MiB limit")
@@ -225,7 +227,7 @@ async def _read_body(receive: Receive, headers: dict[bytes, bytes]) -> bytes:
             return b"".join(chunks)
 
 
-async def _reply(send: Send, status: int, payload: object,
+async def reply(send: Send, status: int, payload: object,
                  extra: list[tuple[bytes, bytes]] | None = None) -> None:
     await _send(send, status, _json.encode(payload),
                 [(b"content-type", b"application/json"), *(extra or [])])

@@ -104,6 +104,38 @@ aliases = sa.Table(
     ),
 )
 
+cron_ticks = sa.Table(
+    "cron_ticks",
+    metadata,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("function", sa.Text, primary_key=True),
+    sa.Column("schedule", sa.Text, primary_key=True),  # with its time zone
+    sa.Column("last_tick", sa.Double, nullable=False),  # the scheduled time, epoch s
+    sa.ForeignKeyConstraint(
+        ["tenant", "function"],
+        ["functions.tenant", "functions.name"],
+        name="fk_cron_ticks_function",
+        ondelete="CASCADE",
+    ),
+)
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("function", sa.Text, nullable=False),
+    sa.Column("secret_env", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.UniqueConstraint("tenant", "function", "secret_env", name="uq_webhooks_trigger"),
+    sa.ForeignKeyConstraint(
+        ["tenant", "function"],
+        ["functions.tenant", "functions.name"],
+        name="fk_webhooks_function",
+        ondelete="CASCADE",
+    ),
+)
+
 # Activation records and logs outlive their function (billing and audit need them), so
 # they carry no foreign key to `functions`.
 activations = sa.Table(

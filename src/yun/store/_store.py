@@ -18,7 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yun.core.errors import Conflict, InvalidRequest, PlatformError
 from yun.core.types import ActivationRecord, Alias, Manifest, Version
-from yun.store import _activations, _aliases, _flows, _keys, _migrate, _tenants, _versions
+from yun.store import (
+    _activations,
+    _aliases,
+    _flows,
+    _keys,
+    _migrate,
+    _tenants,
+    _triggers,
+    _versions,
+)
 from yun.store._engine import WRITE, create_engine
 from yun.store._models import (
     ApiKey,
@@ -222,6 +231,27 @@ class Store:
     async def delete_function(self, tenant: str, function: str) -> None:
         """Remove the function, its versions and aliases; activation records and logs stay."""
         await self._write(lambda c: _versions.delete_function(c, tenant, function))
+
+    # -- trigger state --------------------------------------------------------------------
+
+    async def last_cron_tick(self, tenant: str, function: str, schedule: str) -> float | None:
+        """The scheduled time (epoch s) of the last tick fired for `schedule`, or None."""
+        return await self._read(lambda c: _triggers.last_tick(c, tenant, function, schedule))
+
+    async def set_cron_tick(self, tenant: str, function: str, schedule: str,
+                            tick: float) -> None:
+        """Record `tick` as fired (never moving back). NotFound if the function is gone."""
+        await self._write(lambda c: _triggers.set_tick(c, tenant, function, schedule, tick))
+
+    async def ensure_webhook(self, tenant: str, function: str, secret_env: str) -> str:
+        """The id in the webhook trigger's URL, stable across deploys of the function."""
+        now = self._now()
+        return await self._write(
+            lambda c: _triggers.ensure_webhook(c, tenant, function, secret_env, now))
+
+    async def find_webhook(self, hook: str) -> tuple[str, str, str] | None:
+        """(tenant, function, secret_env) of a webhook id, or None if there is none."""
+        return await self._read(lambda c: _triggers.find_webhook(c, hook))
 
     # -- aliases --------------------------------------------------------------------------
 
