@@ -4,6 +4,7 @@ logs, and flows (definitions, executions, history, timers).
 One `Store` over SQLite (embedded profile) or PostgreSQL (cluster profile), picked by URL.
 """
 
+from yun.store._engine import WRITE, create_engine
 from yun.store._models import (
     ApiKey,
     ExecutionWrite,
@@ -16,6 +17,7 @@ from yun.store._models import (
     Tenant,
     TenantUsage,
 )
+from yun.store._schema import queue_dedupe, queue_jobs
 from yun.store._store import Store
 from yun.store._tenants import DEFAULT_TENANT, UID_FIRST, UID_LAST, check_tenant_name
 
@@ -23,6 +25,7 @@ __all__ = [
     "DEFAULT_TENANT",
     "UID_FIRST",
     "UID_LAST",
+    "WRITE",
     "ApiKey",
     "ExecutionWrite",
     "Flow",
@@ -35,4 +38,7 @@ __all__ = [
     "Tenant",
     "TenantUsage",
     "check_tenant_name",
+    "create_engine",
+    "queue_dedupe",
+    "queue_jobs",
 ]
