@@ -78,15 +78,21 @@ class NatsQueue:
         await self._js.delete_key_value(f"{self._stream}-dedupe")
 
     async def put(self, job: Job) -> str:
-        job_id = job.id
+        job_id, enqueued_at = job.id, job.enqueued_at
         if job.dedupe_key is not None:
             key = hashlib.sha256(f"{job.tenant}\0{job.dedupe_key}".encode()).hexdigest()
             try:
-                await self._kv.create(key, job.id.encode())
+                await self._kv.create(key, f"{job.id} {job.enqueued_at!r}".encode())
             except nats.js.errors.KeyWrongLastSequenceError:
-                job_id = (await self._kv.get(key)).value.decode()  # type: ignore[union-attr]
-        headers = {"Nats-Msg-Id": job_id, "Yun-Tenant": job.tenant, "Yun-Target": job.target,
-                   "Yun-Source": job.source, "Yun-Enqueued-At": repr(job.enqueued_at)}
+                entry = await self._kv.get(key)
+                assert entry.value is not None
+                first_id, first_at = entry.value.decode().split(" ")
+                job_id, enqueued_at = first_id, float(first_at)
+        # The message id is the job and its acceptance time: a put repeated after a crash
+        # is dropped as a duplicate, a redrive (a new acceptance time) is not.
+        headers = {"Nats-Msg-Id": f"{job_id}@{enqueued_at!r}", "Yun-Id": job_id,
+                   "Yun-Tenant": job.tenant, "Yun-Target": job.target,
+                   "Yun-Source": job.source, "Yun-Enqueued-At": repr(enqueued_at)}
         if job.dedupe_key is not None:
             headers["Yun-Dedupe-Key"] = job.dedupe_key
         # Published even when the key was taken: if the first put died between claiming the
@@ -114,7 +120,7 @@ class NatsQueue:
             assert msg.reply is not None and msg.headers is not None
             self._leased[msg.reply] = msg
             h = msg.headers
-            job = Job(id=h["Nats-Msg-Id"], tenant=h["Yun-Tenant"], target=h["Yun-Target"],
+            job = Job(id=h["Yun-Id"], tenant=h["Yun-Tenant"], target=h["Yun-Target"],
                       body=msg.data, source=h["Yun-Source"],
                       enqueued_at=float(h["Yun-Enqueued-At"]),
                       dedupe_key=h.get("Yun-Dedupe-Key"))

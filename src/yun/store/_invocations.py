@@ -26,7 +26,12 @@ async def queued(conn: AsyncConnection, id: str, tenant: str, target: str, sourc
 
 async def begin_attempt(conn: AsyncConnection, id: str, tenant: str, target: str, source: str,
                         now: float) -> Invocation:
+    """Count an attempt, unless it already ended (a job delivered again after its outcome
+    was stored but before the queue heard `done`): then the row as it is."""
     await queued(conn, id, tenant, target, source, now)
+    row = await _require(conn, id)
+    if row.status in (SUCCEEDED, DEAD):
+        return row
     await conn.execute(invocations.update().where(invocations.c.id == id).values(
         status=RUNNING, attempts=invocations.c.attempts + 1, updated_at=now))
     return await _require(conn, id)
@@ -87,13 +92,20 @@ async def get_dead(conn: AsyncConnection, tenant: str, id: str) -> DeadLetter:
     return _letter(row)
 
 
-async def redriven(conn: AsyncConnection, tenant: str, id: str, now: float) -> None:
-    """After the job is back in the queue: the letter goes, the invocation starts over
-    (its earlier errors stay in its history)."""
-    await get_dead(conn, tenant, id)
-    await conn.execute(dead_letters.delete().where(dead_letters.c.id == id))
+async def requeued(conn: AsyncConnection, tenant: str, id: str, now: float) -> DeadLetter:
+    """Before its job goes back in the queue: the invocation starts over (its earlier errors
+    stay in its history); the letter stays until `drop_letter`, so a crash in between
+    leaves something to redrive again."""
+    letter = await get_dead(conn, tenant, id)
     await conn.execute(invocations.update().where(invocations.c.id == id).values(
         status=QUEUED, attempts=0, updated_at=now))
+    return letter
+
+
+async def drop_letter(conn: AsyncConnection, letter: DeadLetter) -> None:
+    """Only this letter: if the redriven job already died again, its new letter stays."""
+    await conn.execute(dead_letters.delete().where(
+        dead_letters.c.id == letter.id, dead_letters.c.dead_at == letter.dead_at))
 
 
 async def purge(conn: AsyncConnection, tenant: str, id: str | None) -> int:

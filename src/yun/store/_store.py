@@ -425,11 +425,14 @@ class Store:
     async def get_dead_letter(self, tenant: str, id: str) -> DeadLetter:
         return await self._read(lambda c: _invocations.get_dead(c, tenant, id))
 
-    async def dead_letter_redriven(self, tenant: str, id: str) -> None:
-        """Drop the letter and reset the invocation to queued with no attempts (call after
-        its job is back in the queue, so a crash in between loses nothing)."""
+    async def requeue_dead_letter(self, tenant: str, id: str) -> DeadLetter:
+        """Reset the invocation to queued with no attempts and return its letter (NotFound
+        if none); put the job back, then `drop_dead_letter` it."""
         now = self._now()
-        await self._write(lambda c: _invocations.redriven(c, tenant, id, now))
+        return await self._write(lambda c: _invocations.requeued(c, tenant, id, now))
+
+    async def drop_dead_letter(self, letter: DeadLetter) -> None:
+        await self._write(lambda c: _invocations.drop_letter(c, letter))
 
     async def purge_dead_letters(self, tenant: str, id: str | None = None) -> int:
         """Delete one letter (NotFound if absent) or all of the tenant's; how many went."""
