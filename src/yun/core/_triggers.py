@@ -16,6 +16,7 @@ from croniter import croniter
 from yun.core._checks import Where, check_keys, fail, integer, opt, seconds_of, show
 from yun.core.types import (
     Batch,
+    BucketTrigger,
     Cors,
     CronTrigger,
     HttpTrigger,
@@ -261,13 +262,38 @@ def _webhook(body: object, where: Where, path: tuple[str, ...],
     return WebhookTrigger(secret_env=name)
 
 
+# The rule of `yun.storage.check_bucket_name` (core cannot import storage): S3's.
+_BUCKET = re.compile(r"(?!\d+\.\d+\.\d+\.\d+$)(?!.*(\.\.|\.-|-\.))[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+BUCKET_EVENTS = ("created", "deleted")
+
+
+def _bucket(body: object, where: Where, path: tuple[str, ...], _env: Mapping[str, str]) -> Trigger:
+    raw = _mapping(body, where, path, ("bucket", "events", "prefix", "suffix"),
+                   "{bucket: uploads, events: [created], prefix: images/, suffix: .jpg}")
+    bucket = _text(raw, "bucket", where, path,
+                   "a bucket name (3-63 of a-z, 0-9, '.', '-')",
+                   lambda b: bool(_BUCKET.fullmatch(b)))
+    at = where.of(*path, "events")
+    events = _strings(opt(raw, "events", "created"), _name((*path, "events")), at)
+    for event in events:
+        if event not in BUCKET_EVENTS:
+            raise fail(f"{_name((*path, 'events'))} must be among {', '.join(BUCKET_EVENTS)}, "
+                       f"was: {show(event)}", at)
+    affixes = {}
+    for key in ("prefix", "suffix"):
+        affixes[key] = _text(raw, key, where, path, "a string of at most 1024 characters",
+                             lambda a: len(a) <= 1024) if key in raw else ""
+    return BucketTrigger(bucket, tuple(sorted(set(events))), affixes["prefix"],
+                         affixes["suffix"])
+
+
 _PARSERS: dict[str, Callable[[object, Where, tuple[str, ...], Mapping[str, str]], Trigger]] = {
     "cron": _cron,
     "http": _http,
     "mqtt": _mqtt,
     "nats": _nats,
     "webhook": _webhook,
-    # "bucket": _bucket,  (the buckets branch)
+    "bucket": _bucket,
 }
 
 
@@ -290,4 +316,7 @@ def trigger_to_dict(t: Trigger) -> dict[str, object]:
     if isinstance(t, NatsTrigger):
         nats = {"url": t.url, "subject": t.subject, "stream": t.stream, "consumer": t.consumer}
         return {"nats": {k: v for k, v in nats.items() if v is not None}}
+    if isinstance(t, BucketTrigger):
+        return {"bucket": {"bucket": t.bucket, "events": list(t.events), "prefix": t.prefix,
+                           "suffix": t.suffix}}
     return {"webhook": {"secret_env": t.secret_env}}

@@ -90,7 +90,18 @@ class WebhookTrigger:
     secret_env: str  # the env entry holding the HMAC secret
 
 
-Trigger = HttpTrigger | CronTrigger | MqttTrigger | NatsTrigger | WebhookTrigger
+@dataclass(frozen=True, slots=True)
+class BucketTrigger:
+    """Object events (`created`, `deleted`) of one of the tenant's buckets whose key starts
+    with `prefix` and ends with `suffix`."""
+
+    bucket: str
+    events: tuple[str, ...] = ("created",)
+    prefix: str = ""
+    suffix: str = ""
+
+
+Trigger = HttpTrigger | CronTrigger | MqttTrigger | NatsTrigger | WebhookTrigger | BucketTrigger
 
 
 @dataclass(frozen=True, slots=True)
