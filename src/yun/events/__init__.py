@@ -1,6 +1,7 @@
 """Event sources (cron, MQTT, NATS, webhooks, bucket events, HTTP routes) and the CloudEvents
 envelope every event reaches a handler in."""
 
+from yun.events._bucket import MAX_DEPTH, BucketSource, Refusal, trigger_id
 from yun.events._cloudevents import CloudEvent, data_of, from_http, new_event
 from yun.events._cron import CronSource
 from yun.events._httpevent import http_event
@@ -9,9 +10,12 @@ from yun.events._schedule import Due, Schedule
 from yun.events._source import WallClock
 
 __all__ = [
+    "MAX_DEPTH",
+    "BucketSource",
     "CloudEvent",
     "CronSource",
     "Due",
+    "Refusal",
     "RouteMatch",
     "RouteTable",
     "Schedule",
@@ -20,4 +24,5 @@ __all__ = [
     "from_http",
     "http_event",
     "new_event",
+    "trigger_id",
 ]
