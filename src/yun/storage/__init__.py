@@ -26,6 +26,7 @@ from yun.storage._local_buckets import LocalBuckets
 from yun.storage._object_names import check_bucket_name, check_key
 from yun.storage._pack import pack
 from yun.storage._s3_buckets import S3Buckets, parse_buckets_url
+from yun.storage._s3_notifications import Notified, parse_notification
 
 __all__ = [
     "MAX_BUNDLE_BYTES",
@@ -39,6 +40,7 @@ __all__ = [
     "LayerStore",
     "Listing",
     "LocalBuckets",
+    "Notified",
     "ObjectEvent",
     "ObjectInfo",
     "OnEvent",
@@ -48,5 +50,6 @@ __all__ = [
     "check_key",
     "pack",
     "parse_buckets_url",
+    "parse_notification",
     "unpack",
 ]
