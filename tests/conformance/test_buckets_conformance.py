@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from yun.core import Conflict, InvalidRequest, NotFound, PayloadTooLarge
-from yun.storage import Buckets, LocalBuckets, Origin, S3Buckets
+from yun.storage import Buckets, LocalBuckets, Origin
 
 
 @pytest.fixture(params=["local", "s3"])
 async def buckets(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Buckets]:
-    made: Buckets
-    if request.param == "local":
-        made = LocalBuckets(tmp_path / "buckets")
+    if request.param == "s3":
+        yield request.getfixturevalue("s3_buckets")
     else:
-        endpoint = request.getfixturevalue("moto_endpoint")
-        env = {"YUN_BUCKETS_ACCESS_KEY": "test", "YUN_BUCKETS_SECRET_KEY": "test"}
-        s3 = S3Buckets.from_url(
-            f"s3://yun-{secrets.token_hex(4)}/some/prefix?endpoint={endpoint}&region=us-east-1",
-            env)  # fmt: skip
-        await s3.open()
-        made = s3
-    yield made
-    await made.close()
+        yield LocalBuckets(tmp_path / "buckets")
 
 
 async def body_of(stream: AsyncIterator[bytes]) -> bytes:
