@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from yun import __version__
+from yun.api._bucket_hooks import bucket_hooks_router
 from yun.api._buckets import buckets_router
 from yun.api._deploy import Deployer
 from yun.api._flows import flows_router
@@ -33,10 +34,11 @@ from yun.core import (
     error_body,
     http_status,
 )
+from yun.events import BucketSource
 from yun.flows import Runner
 from yun.gateway import KeyCache, QuotaBook
 from yun.queue import Submitter
-from yun.storage import MAX_BUNDLE_BYTES, MAX_OBJECT_BYTES, Buckets
+from yun.storage import MAX_BUNDLE_BYTES, MAX_OBJECT_BYTES, Buckets, S3Buckets
 from yun.store import ApiKey, NewApiKey, Store, Tenant
 
 Json = dict[str, object]
@@ -60,13 +62,15 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
                queue_depth: Callable[[str], Awaitable[dict[str, int]]] | None = None,
                buckets: Buckets | None = None,
                max_object_bytes: int = MAX_OBJECT_BYTES,
+               bucket_source: BucketSource | None = None,
                ) -> FastAPI:
     """`on_tenant_changed` follows every create/update of a tenant (to stop a disabled
     tenant's instances); `on_key_replaced` every rotation (to rewrite admin.key). `flows`,
     the flow runner, enables `/v1/flows` and `/v1/executions`; `submitter` (the async
     path) enables `/v1/invocations` and `/v1/dlq`, and `queue_depth` adds the jobs queued
     per function to `/v1/instances`; `buckets` enables `/v1/buckets` (objects up to
-    `max_object_bytes`)."""
+    `max_object_bytes`); `bucket_source` adds the loop guard's refusals and, for an
+    S3-compatible store, its notification webhook."""
     api = FastAPI(title="Yun control API", version=__version__, docs_url="/docs",
                   openapi_url="/openapi.json")
 
@@ -90,7 +94,9 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
     if submitter is not None:
         api.include_router(invocations_router(store, submitter, caller))
     if buckets is not None:
-        api.include_router(buckets_router(buckets, caller, max_object_bytes))
+        api.include_router(buckets_router(buckets, caller, max_object_bytes, bucket_source))
+        if bucket_source is not None and isinstance(buckets, S3Buckets):
+            api.include_router(bucket_hooks_router(buckets, bucket_source))
 
     @api.get("/v1/health", tags=["system"])
     async def health() -> Json:

@@ -7,6 +7,7 @@ is refused with 413, before reading when Content-Length says so. User metadata t
 No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime.
 """
 
+import dataclasses
 from collections.abc import Callable
 from email.utils import formatdate
 from typing import Annotated, Any
@@ -16,6 +17,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from yun.core import PayloadTooLarge
+from yun.events import BucketSource
 from yun.storage import MAX_OBJECT_BYTES, BucketInfo, Buckets, ObjectInfo
 from yun.storage._limits import mib
 from yun.store import ApiKey
@@ -39,7 +41,8 @@ def object_view(info: ObjectInfo) -> Json:
 
 
 def buckets_router(buckets: Buckets, caller: Callable[..., Any],
-                   max_object_bytes: int = MAX_OBJECT_BYTES) -> APIRouter:
+                   max_object_bytes: int = MAX_OBJECT_BYTES,
+                   source: BucketSource | None = None) -> APIRouter:
     Caller = Annotated[ApiKey, Depends(caller)]
     router = APIRouter(prefix="/v1/buckets", tags=["buckets"])
 
@@ -62,6 +65,14 @@ def buckets_router(buckets: Buckets, caller: Callable[..., Any],
     async def delete_bucket(bucket: str, key: Caller, force: bool = False) -> Response:
         await buckets.delete_bucket(key.tenant, bucket, force)
         return Response(status_code=204)
+
+    @router.get("/{bucket}/refusals")
+    async def list_refusals(bucket: str, key: Caller) -> Json:
+        """Events of this bucket the loop guard refused (newest last, the last 100 of the
+        tenant): a chain of bucket-triggered invocations grew past its depth limit."""
+        await buckets.bucket(key.tenant, bucket)
+        found = source.refusals(key.tenant) if source is not None else []
+        return {"refusals": [dataclasses.asdict(r) for r in found if r.bucket == bucket]}
 
     @router.get("/{bucket}/objects")
     async def list_objects(bucket: str, key: Caller, prefix: str = "", delimiter: str = "",

@@ -6,6 +6,10 @@ import hashlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from yun.core.types import BucketTrigger
+from yun.events import MAX_DEPTH
+from yun.storage import Origin
+
 if TYPE_CHECKING:  # the fixture's type; not imported at run time (pytest owns conftest)
     from conftest import Api
 
@@ -132,3 +136,16 @@ async def test_pages_of_a_listing_follow_the_token(api: Api) -> None:
         assert keys == [f"k{n}" for n in range(5)]
         bad = await http.get("/v1/buckets/uploads/objects", params={"limit": 0})
         assert bad.status_code in (400, 422)
+
+
+async def test_events_the_loop_guard_refused_are_listed_per_bucket(api: Api) -> None:
+    api.source.subscribe("acme", "ping", [BucketTrigger("uploads")])
+    async with api.client(await api.tenant_key("acme")) as http:
+        await http.post("/v1/buckets", json={"name": "uploads"})
+        await api.buckets.put("acme", "uploads", "deep.txt", b"x",
+                              origin=Origin("pong#1", MAX_DEPTH))
+        refusals = (await http.get("/v1/buckets/uploads/refusals")).json()["refusals"]
+        assert [(r["function"], r["key"], r["depth"]) for r in refusals] == [
+            ("ping", "deep.txt", MAX_DEPTH + 1)]
+    async with api.client(await api.tenant_key("other")) as http:
+        assert (await http.get("/v1/buckets/uploads/refusals")).status_code == 404
