@@ -4,10 +4,15 @@ back byte for byte, through files and through stdin/stdout."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import time
 from pathlib import Path
+from typing import Any
 
 from yun_harness import Yun
+
+FUNCTIONS = Path(__file__).parent / "functions"
 
 
 def test_a_file_goes_into_a_bucket_and_comes_back_the_same(yun: Yun, tmp_path: Path) -> None:
@@ -38,3 +43,34 @@ def test_stdin_and_stdout_listing_and_removal(yun: Yun) -> None:
     assert missing.returncode == 1 and "'top.txt' not found" in missing.stderr
     assert yun.cli("bucket", "rb", "--force", "notes").returncode == 0
     assert "notes" not in yun.cli("bucket", "ls").stdout
+
+
+def events_seen(yun: Yun, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """The envelopes the on-upload function printed, once there are `count` of them."""
+    deadline = time.monotonic() + timeout
+    with yun.http() as http:
+        while True:
+            logs = http.get("/v1/logs", params={"function": "on-upload"}).json()["logs"]
+            seen = [json.loads(line["line"].split(" ", 1)[1]) for line in logs
+                    if line["line"].startswith("event ")]
+            if len(seen) >= count or time.monotonic() > deadline:
+                return seen
+            time.sleep(0.2)
+
+
+def test_an_upload_matching_a_bucket_trigger_invokes_the_function(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "on_upload")
+    assert yun.cli("bucket", "mb", "uploads").returncode == 0
+    for key in ("images/cat.jpg", "images/cat.png", "docs/cat.jpg"):
+        assert yun.cli("bucket", "cp", "-", f"yun://uploads/{key}", input="meow").returncode == 0
+    assert yun.cli("bucket", "rm", "yun://uploads/images/cat.jpg").returncode == 0
+    created, deleted = events_seen(yun, 2)
+    assert created["type"] == "yun.bucket.object.created"
+    assert created["source"] == "/buckets/uploads" and created["subject"] == "images/cat.jpg"
+    assert created["data"] == {"bucket": "uploads", "key": "images/cat.jpg", "size": 4,
+                               "etag": hashlib.md5(b"meow").hexdigest(),
+                               "content_type": "image/jpeg"}
+    assert created["specversion"] == "1.0" and created["yundepth"] == "1"
+    assert deleted["type"] == "yun.bucket.object.deleted"
+    time.sleep(1)  # nothing else arrives: the .png and docs/ uploads did not match
+    assert len(events_seen(yun, 3, timeout=0)) == 2

@@ -24,7 +24,8 @@ MARKER = "alpha-secret-7f3a91"  # printed and returned by A's function only
 
 # Tenant A's value for each path or query parameter, and the twin that names nothing.
 # A new route with a parameter not listed here fails the probe until it is added.
-PATH_PARAMS = ("name", "alias", "activation_id", "key_id", "bucket", "object_key")
+PATH_PARAMS = ("name", "alias", "activation_id", "key_id", "bucket", "object_key",
+               "invocation_id")
 QUERY_PARAMS = ("function", "activation", "tenant", "prefix", "delimiter", "token")
 
 
@@ -38,6 +39,7 @@ class TenantA:
     activation_id: str
     code_hash: str
     key_prefix: str
+    invocation_id: str = ""
     bucket: str = "alpha-bucket"
     object_key: str = "alpha-obj.txt"
 
@@ -92,16 +94,19 @@ def tenant_a(yun: Yun, tmp_path: Path) -> Iterator[TenantA]:
         activation(http, activation_id)
         code_hash = http.get("/v1/functions/alpha-fn").json()["latest"]["code_hash"]
         keys = http.get("/v1/keys").json()["keys"]
+        queued = http.post("/fn/alpha-fn/async", json={})
+        assert queued.status_code == 202, queued.text
         assert http.post("/v1/buckets", json={"name": "alpha-bucket"}).status_code == 201
         put = http.put("/v1/buckets/alpha-bucket/objects/alpha-obj.txt", content=MARKER.encode())
         assert put.status_code == 201
     yield TenantA("alpha-corp", key, keys[0]["id"], "alpha-fn", "live", activation_id,
-                  code_hash, keys[0]["prefix"])  # fmt: skip
+                  code_hash, keys[0]["prefix"], queued.json()["id"])  # fmt: skip
 
 
 def missing_twin(a: TenantA) -> dict[str, str]:
     return {a.tenant: "no-such-tenant", a.function: "no-such-fn", a.alias: "no-such-alias",
-            a.activation_id: "0" * 32, a.key_id: "0" * 12, a.bucket: "no-such-bucket",
+            a.activation_id: "0" * 32, a.key_id: "0" * 12, a.invocation_id: "f" * 32,
+            a.bucket: "no-such-bucket",
             a.object_key: "no-such-obj.txt"}  # fmt: skip
 
 
@@ -146,6 +151,7 @@ def probes(spec: dict[str, Any], a: TenantA, bundle: bytes) -> list[Probe]:
                     "name": a.tenant if template.startswith("/v1/tenants") else a.function,
                     "alias": a.alias, "activation_id": a.activation_id, "key_id": a.key_id,
                     "bucket": a.bucket, "object_key": a.object_key,
+                    "invocation_id": a.invocation_id,
                 }[p["name"]]  # fmt: skip
             body, content = None, None
             media = op.get("requestBody", {}).get("content", {})

@@ -14,6 +14,7 @@ from typing import Any
 from yun.api import Deployer, create_api
 from yun.core import Version
 from yun.core.errors import RateLimited
+from yun.events import BucketSource
 from yun.flows import Runner, RunnerConfig
 from yun.gateway import Deployments, InvokeApp, KeyCache, QuotaBook, Resolver
 from yun.metering import Recorder
@@ -21,7 +22,7 @@ from yun.node import Admission, NodeAgent
 from yun.queue import DispatchConfig, Dispatcher, Queue, Submit, Submitter, open_queue
 from yun.sandbox import ProcessSandbox
 from yun.server._config import Config
-from yun.storage import Buckets, CodeStore, LayerStore, LocalBuckets, S3Buckets
+from yun.storage import Buckets, CodeStore, LayerStore, LocalBuckets, ObjectEvent, S3Buckets
 from yun.store import DEFAULT_TENANT as DEFAULT_TENANT  # re-exported for `_run`
 from yun.store import ApiKey, NewApiKey, Store, Tenant
 
@@ -64,6 +65,7 @@ class Platform:
         self.dispatcher: Dispatcher | None = None
         self._dispatch_task: asyncio.Task[None] | None = None
         self.buckets: Buckets | None = None
+        self.bucket_source: BucketSource | None = None
 
     def _instance_quota(self, tenant: str, memory_mb: int, running: int,
                         running_memory_mb: int) -> RateLimited | None:
@@ -130,15 +132,20 @@ class Platform:
             queue, store, self._invoke, resolver.resolve, deliver,
             DispatchConfig(max_in_flight=self.config.async_in_flight))
 
+        # Object events → functions' bucket triggers → the async path.
+        self.bucket_source = bucket_source = BucketSource(submitter)
+
         def on_deployed(tenant: str, version: Version) -> None:
             resolver.invalidate(tenant, version.function)
             self._pin(deployments, tenant, version)
+            bucket_source.subscribe(tenant, version.function, version.manifest.triggers)
 
         def on_changed(tenant: str, name: str) -> None:
             resolver.invalidate(tenant, name)
 
         def on_removed(tenant: str, name: str) -> None:
             resolver.invalidate(tenant, name)
+            bucket_source.unsubscribe(tenant, name)
             self.node.drop(f"{tenant}/{name}@")
 
         async def on_tenant_changed(tenant: Tenant) -> None:
@@ -164,7 +171,7 @@ class Platform:
                                quotas=self.quotas, on_tenant_changed=on_tenant_changed,
                                on_key_replaced=on_key_replaced, flows=self.flows,
                                submitter=submitter, queue_depth=queue.depth_by_target,
-                               buckets=self.buckets,
+                               buckets=self.buckets, bucket_source=bucket_source,
                                max_object_bytes=self.config.max_object_bytes)
         node_ready = asyncio.Event()
         self._tasks = [
@@ -181,9 +188,16 @@ class Platform:
         (data / "endpoint").write_text(self.config.url)
 
     async def _open_buckets(self) -> Buckets:
-        """A folder in the data dir, or the S3-compatible store `buckets_url` names."""
+        """A folder in the data dir (whose writes emit object events directly), or the
+        S3-compatible store `buckets_url` names (whose events come by its webhook)."""
         if not self.config.buckets_url:
-            return LocalBuckets(self.config.data_dir / "buckets")
+            source = self.bucket_source
+
+            async def emit(event: ObjectEvent) -> None:
+                if source is not None:
+                    await source.deliver(event)
+
+            return LocalBuckets(self.config.data_dir / "buckets", on_event=emit)
         s3 = S3Buckets.from_url(self.config.buckets_url, os.environ)
         await s3.open()
         return s3
@@ -193,6 +207,8 @@ class Platform:
         for summary in await self.store.list_functions(tenant):
             version = await self.store.latest_version(tenant, summary.name)
             self._pin(deployments, tenant, version)
+            if self.bucket_source is not None:
+                self.bucket_source.subscribe(tenant, version.function, version.manifest.triggers)
 
     def _pin(self, deployments: Deployments, tenant: str, version: Version) -> None:
         """Keep `scale.min` instances of the latest version warm; older versions may idle out."""
