@@ -4,6 +4,7 @@ envelope every event reaches a handler in."""
 from yun.events._cloudevents import CloudEvent, data_of, from_http, new_event
 from yun.events._cron import CronSource
 from yun.events._httpevent import http_event
+from yun.events._mqtt import MqttSource, device_of, topic_matches
 from yun.events._routes import RouteMatch, RouteTable
 from yun.events._schedule import Due, Schedule
 from yun.events._source import WallClock
@@ -12,12 +13,15 @@ __all__ = [
     "CloudEvent",
     "CronSource",
     "Due",
+    "MqttSource",
     "RouteMatch",
     "RouteTable",
     "Schedule",
     "WallClock",
     "data_of",
+    "device_of",
     "from_http",
     "http_event",
     "new_event",
+    "topic_matches",
 ]
