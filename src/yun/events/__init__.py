@@ -5,6 +5,7 @@ from yun.events._cloudevents import CloudEvent, data_of, from_http, new_event
 from yun.events._cron import CronSource
 from yun.events._httpevent import http_event
 from yun.events._mqtt import MqttSource, device_of, topic_matches
+from yun.events._nats import NatsSource, Run
 from yun.events._routes import RouteMatch, RouteTable
 from yun.events._schedule import Due, Schedule
 from yun.events._source import WallClock
@@ -14,8 +15,10 @@ __all__ = [
     "CronSource",
     "Due",
     "MqttSource",
+    "NatsSource",
     "RouteMatch",
     "RouteTable",
+    "Run",
     "Schedule",
     "WallClock",
     "data_of",
