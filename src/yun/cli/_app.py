@@ -9,6 +9,7 @@ from typer.core import TyperGroup
 
 from yun.cli import (
     _alias,
+    _async,
     _config,
     _deploy,
     _flow,
@@ -58,8 +59,10 @@ app.command("invoke")(_invoke.invoke)
 app.command("activations")(_records.activations)
 app.command("logs")(_logs.logs)
 app.command("top")(_top.top)
+app.command("invocation")(_async.invocation)
 app.add_typer(_alias.app, name="alias")
 app.add_typer(_config.app, name="config")
 app.add_typer(_tenant.app, name="tenant")
 app.add_typer(_key.app, name="key")
 app.add_typer(_flow.app, name="flow")
+app.add_typer(_async.app, name="dlq")

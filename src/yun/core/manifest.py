@@ -31,7 +31,7 @@ from yun.core._checks import (
 )
 from yun.core._triggers import parse_triggers, trigger_to_dict
 from yun.core.errors import ManifestError
-from yun.core.types import Manifest, Network, ScaleSpec
+from yun.core.types import AsyncSpec, Manifest, Network, ScaleSpec
 
 __all__ = [
     "load_manifest",
@@ -45,10 +45,13 @@ MAX_TIMEOUT = 900.0  # seconds, as Lambda
 MAX_ENV_BYTES = 4096  # names plus values, as Lambda's 4 KB
 MAX_ENV_ENTRIES = 1000
 
-# `async` belongs to a later feature; it is accepted (and shape-checked) so that manifests
-# written for it are not rejected, but nothing is stored yet.
-_KEYS = tuple(sorted({f.name for f in fields(Manifest)} | {"async"}))
+# `async` is the field `async_` (a Python keyword otherwise).
+_KEYS = tuple(sorted({f.name for f in fields(Manifest)} - {"async_"} | {"async"}))
 _SCALE_KEYS = ("keep_alive", "max", "min", "target")
+_ASYNC_KEYS = ("max_age", "on_failure", "on_success", "retries")
+MAX_RETRIES = 10
+MAX_EVENT_AGE = 6 * 3600.0  # seconds, as Lambda
+_TARGET = re.compile(r"[a-z][a-z0-9-]{0,62}(:[A-Za-z0-9][A-Za-z0-9_-]{0,62})?")
 # `handler` comes from the decorated function and `async` is not a legal Python keyword argument.
 _DECORATOR_KEYS = tuple(k for k in _KEYS if k not in ("async", "handler"))
 
@@ -171,7 +174,16 @@ def manifest_to_dict(m: Manifest) -> dict[str, object]:
         "env": dict(m.env),
         "requirements": m.requirements,
         "network": str(m.network),
-    } | ({"triggers": [trigger_to_dict(t) for t in m.triggers]} if m.triggers else {})
+        **({"async": _async_to_dict(m.async_)} if m.async_ != AsyncSpec() else {}),
+        **({"triggers": [trigger_to_dict(t) for t in m.triggers]} if m.triggers else {}),
+    }
+
+
+def _async_to_dict(a: AsyncSpec) -> dict[str, object]:
+    # Only when not the defaults: versions stored before `async` existed compare equal to a
+    # redeploy of the same manifest, and old rows (without the key) read as the defaults.
+    return {"retries": a.retries, "max_age": a.max_age, "on_success": a.on_success,
+            "on_failure": a.on_failure}
 
 
 def manifest_from_dict(d: Mapping[str, object], *, source: str = "stored manifest") -> Manifest:
@@ -261,6 +273,7 @@ def _validate(raw: Mapping[str, object], where: Where) -> Manifest:
         requirements=_requirements(raw.get("requirements"), where.of("requirements")),
         network=Network(_choice(raw.get("network"), "network", tuple(Network), where)),
         triggers=parse_triggers(raw.get("triggers"), where, env),
+        async_=_async(raw.get("async"), where),
     )
 
 
@@ -320,6 +333,29 @@ def _scale(value: object, where: Where, concurrency: int) -> ScaleSpec:
         message = f"scale.keep_alive must be 0 or more, was: {show(value['keep_alive'])}"
         raise fail(message, at)
     return ScaleSpec(min=low, max=high, target=float(target), keep_alive=keep_alive)
+
+
+def _async(value: object, where: Where) -> AsyncSpec:
+    if value is None:
+        return AsyncSpec()
+    assert isinstance(value, Mapping)  # shape-checked in _validate
+    check_keys(value, _ASYNC_KEYS, where, ("async",))
+    retries = integer(opt(value, "retries", 2), "async.retries", 0, MAX_RETRIES, "", where)
+    at = where.of("async", "max_age")
+    max_age = seconds_of(opt(value, "max_age", MAX_EVENT_AGE), "async.max_age", at)
+    if not 60 <= max_age <= MAX_EVENT_AGE:
+        message = f"async.max_age must be 60s..6h, was: {show(value.get('max_age'))}"
+        raise fail(message, at)
+    destinations = []
+    for key in ("on_success", "on_failure"):
+        target = value.get(key)
+        if target is not None and (not isinstance(target, str) or not _TARGET.fullmatch(target)):
+            message = (f"async.{key} must be a function name, optionally with :alias or "
+                       f":version, was: {show(target)}")
+            raise fail(message, where.of("async", key))
+        destinations.append(target)
+    return AsyncSpec(retries=retries, max_age=max_age, on_success=destinations[0],
+                     on_failure=destinations[1])
 
 
 def _env(value: object, where: Where) -> dict[str, str]:

@@ -94,6 +94,16 @@ Trigger = HttpTrigger | CronTrigger | MqttTrigger | NatsTrigger | WebhookTrigger
 
 
 @dataclass(frozen=True, slots=True)
+class AsyncSpec:
+    """How async invocations of a function are retried and where their outcomes go."""
+
+    retries: int = 2  # attempts after the first
+    max_age: float = 6 * 3600.0  # seconds from acceptance; older events go to dead letters
+    on_success: str | None = None  # a function[:qualifier] that gets the result record
+    on_failure: str | None = None  # one that gets the record after the last failure
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
     """A function's configuration, validated (see `yun.core.manifest`)."""
 
@@ -108,6 +118,7 @@ class Manifest:
     requirements: str | None = None
     network: Network = Network.NONE
     triggers: tuple[Trigger, ...] = ()
+    async_: AsyncSpec = field(default_factory=AsyncSpec)  # `async:` in yun.yaml
 
     @property
     def module(self) -> str:

@@ -20,6 +20,7 @@ from yun.core import (
     ActivationRecord,
     InvalidRequest,
     PayloadTooLarge,
+    PlatformError,
     Status,
     Version,
     YunError,
@@ -34,6 +35,7 @@ from yun.gateway._routes import Resolver
 from yun.metering import Recorder
 from yun.node import NodeAgent, Outcome, VersionPool, throttled
 from yun.protocol import Invoke
+from yun.queue import Submit
 from yun.sandbox import TemplateSpec
 from yun.store import LogLine
 
@@ -43,6 +45,8 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 DEFAULT_UID = 100000  # the default tenant's; each tenant gets its own from the store
 MAX_BODY = 6 << 20  # 6 MiB, as Lambda's synchronous payload limit
+ASYNC_SUFFIX = "/async"
+MAX_IDEMPOTENCY_KEY = 255
 _json = msgspec.json.Encoder()
 
 
@@ -101,6 +105,8 @@ class InvokeApp:
         self.deployments = deployments
         self.recorder = recorder
         self.max_wait = max_wait
+        # Set by the platform once the queue is open: enables `POST /fn/NAME/async`.
+        self.submit: Submit | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         wall_start = time.time()
@@ -118,6 +124,13 @@ class InvokeApp:
                     msgspec.json.decode(body)
                 except msgspec.DecodeError as exc:
                     raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
+            if target.endswith(ASYNC_SUFFIX):
+                target = target[:-len(ASYNC_SUFFIX)]
+                await self.resolver.resolve(key.tenant, target)  # 404 before accepting
+                invocation = await self._submit(key.tenant, target, body, headers)
+                await reply(send, 202, {"id": invocation},
+                            [(b"location", f"/v1/invocations/{invocation}".encode())])
+                return
             version = await self.resolver.resolve(key.tenant, target)
         except YunError as exc:
             await reply(send, http_status(exc), error_body(exc))
@@ -126,6 +139,17 @@ class InvokeApp:
         outcome = await self._run(key.tenant, version, body, request_id)
         await respond(send, outcome, request_id, version)
         await self._record(outcome, request_id, key.tenant, version, wall_start)
+
+    async def _submit(self, tenant: str, target: str, body: bytes,
+                      headers: dict[bytes, bytes]) -> str:
+        if self.submit is None:
+            raise PlatformError("async invocation is not running on this server")
+        key = _text(headers.get(b"idempotency-key"))
+        if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
+            raise InvalidRequest("Idempotency-Key must be 1..255 printable characters, "
+                                 f"was: {key[:300]!r}")
+        # Answers only once `submit` returned: the job is stored durably by then.
+        return await self.submit(tenant, target, body, "api", key)
 
     async def invoke(self, tenant: str, target: str, body: bytes,
                      request_id: str | None = None) -> Invoked:

@@ -18,6 +18,7 @@ from yun.flows import Runner, RunnerConfig
 from yun.gateway import Deployments, InvokeApp, KeyCache, QuotaBook, Resolver
 from yun.metering import Recorder
 from yun.node import Admission, NodeAgent
+from yun.queue import DispatchConfig, Dispatcher, Queue, Submit, Submitter, open_queue
 from yun.sandbox import ProcessSandbox
 from yun.server._config import Config
 from yun.storage import CodeStore, LayerStore
@@ -57,6 +58,11 @@ class Platform:
         self.flows_config = RunnerConfig.from_env()
         self.flows: Runner | None = None
         self._flows_task: asyncio.Task[None] | None = None
+        self.queue: Queue | None = None
+        # How event sources enter the async path (durable on return); set at start-up.
+        self.submit: Submit | None = None
+        self.dispatcher: Dispatcher | None = None
+        self._dispatch_task: asyncio.Task[None] | None = None
 
     def _instance_quota(self, tenant: str, memory_mb: int, running: int,
                         running_memory_mb: int) -> RateLimited | None:
@@ -111,6 +117,17 @@ class Platform:
         # Flows invoke functions through the same path as HTTP callers (quotas, records).
         self.flows = Runner(store, self._invoke, config=self.flows_config,
                             tenant_active=keys.active_tenant)
+        self.queue = queue = await open_queue(self.config.queue_url, self.config.database_url)
+        submitter = Submitter(queue, store)
+        self.submit = self._invoke.submit = submitter
+
+        async def deliver(tenant: str, target: str, record: bytes, dedupe_key: str) -> None:
+            # on_success / on_failure → another function, through the async path.
+            await submitter(tenant, target, record, "destination", dedupe_key)
+
+        self.dispatcher = Dispatcher(
+            queue, store, self._invoke, resolver.resolve, deliver,
+            DispatchConfig(max_in_flight=self.config.async_in_flight))
 
         def on_deployed(tenant: str, version: Version) -> None:
             resolver.invalidate(tenant, version.function)
@@ -143,7 +160,8 @@ class Platform:
 
         self._api = create_api(store, keys, self.deployer, on_changed, on_removed, node_status,
                                quotas=self.quotas, on_tenant_changed=on_tenant_changed,
-                               on_key_replaced=on_key_replaced, flows=self.flows)
+                               on_key_replaced=on_key_replaced, flows=self.flows,
+                               submitter=submitter, queue_depth=queue.depth_by_target)
         node_ready = asyncio.Event()
         self._tasks = [
             asyncio.create_task(self.node.run(node_ready.set), name="node-agent"),
@@ -152,6 +170,7 @@ class Platform:
         await node_ready.wait()
         # After the node is up: resuming re-issues the tasks that were in flight.
         self._flows_task = asyncio.create_task(self.flows.run(), name="flows")
+        self._dispatch_task = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
         for tenant in tenants:
             if not tenant.disabled:
                 await self._pin_tenant(deployments, tenant.name)
@@ -175,6 +194,12 @@ class Platform:
     async def shutdown(self) -> None:
         """Stop instances and the zygote, flush records, close the store (uvicorn has already
         stopped accepting and waited for in-flight requests)."""
+        if self.dispatcher is not None and self._dispatch_task is not None:
+            # Before the node: async invocations in flight finish and their outcomes are
+            # stored; jobs not yet finished keep their leases, which simply run out.
+            self.dispatcher.stop()
+            with contextlib.suppress(Exception):
+                await self._dispatch_task
         if self.flows is not None and self._flows_task is not None:
             # Before the node: invocations in flight finish and their results are stored.
             self.flows.stop()
@@ -187,6 +212,8 @@ class Platform:
             with contextlib.suppress(Exception):
                 await task
         await self.sandbox.stop()
+        if self.queue is not None:
+            await self.queue.close()
         if self.store is not None:
             await self.store.close()
 

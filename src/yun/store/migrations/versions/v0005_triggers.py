@@ -3,7 +3,7 @@
 Self-contained: the tables are spelled out here rather than imported from `_schema`.
 
 Revision ID: 0005
-Revises: 0003 (re-chained after the queue's 0004 when merged)
+Revises: 0004
 Create Date: 2026-11-26
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | None = None
 depends_on: str | None = None
 
