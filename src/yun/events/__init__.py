@@ -4,6 +4,7 @@ envelope every event reaches a handler in."""
 from yun.events._cloudevents import CloudEvent, data_of, from_http, new_event
 from yun.events._cron import CronSource
 from yun.events._httpevent import http_event
+from yun.events._manager import TriggerManager
 from yun.events._mqtt import MqttSource, device_of, topic_matches
 from yun.events._nats import NatsSource, Run
 from yun.events._routes import RouteMatch, RouteTable
@@ -20,6 +21,7 @@ __all__ = [
     "RouteTable",
     "Run",
     "Schedule",
+    "TriggerManager",
     "WallClock",
     "data_of",
     "device_of",
