@@ -20,6 +20,7 @@ from yun.cli import (
     _records,
     _tenant,
     _top,
+    _trigger,
     _up,
 )
 from yun.cli._console import error
@@ -66,3 +67,4 @@ app.add_typer(_tenant.app, name="tenant")
 app.add_typer(_key.app, name="key")
 app.add_typer(_flow.app, name="flow")
 app.add_typer(_async.app, name="dlq")
+app.add_typer(_trigger.app, name="trigger")

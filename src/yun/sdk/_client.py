@@ -215,6 +215,11 @@ class Client:
     def delete_alias(self, name: str, alias: str) -> None:
         self._request("DELETE", f"/v1/functions/{_seg(name)}/aliases/{_seg(alias)}")
 
+    def triggers(self, function: str | None = None) -> list[dict[str, Any]]:
+        """Triggers of every function (or one), with the URLs of routes and webhooks."""
+        params = {"function": function} if function is not None else {}
+        return _items(self._request("GET", "/v1/triggers", params=params), "triggers")
+
     # -- tenants (admin keys only) ---------------------------------------------------------
 
     def create_tenant(
