@@ -23,6 +23,7 @@ from yun.api._flows import flows_router
 from yun.api._invocations import invocations_router
 from yun.api._keys import keys_router
 from yun.api._tenants import tenants_router
+from yun.api._triggers import Describe, triggers_router
 from yun.api._views import activation_view, alias_view, log_view, summary_view, version_view
 from yun.core import (
     Alias,
@@ -60,6 +61,7 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
                flows: Runner | None = None,
                submitter: Submitter | None = None,
                queue_depth: Callable[[str], Awaitable[dict[str, int]]] | None = None,
+               triggers: Describe | None = None,
                buckets: Buckets | None = None,
                max_object_bytes: int = MAX_OBJECT_BYTES,
                bucket_source: BucketSource | None = None,
@@ -68,9 +70,10 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
     tenant's instances); `on_key_replaced` every rotation (to rewrite admin.key). `flows`,
     the flow runner, enables `/v1/flows` and `/v1/executions`; `submitter` (the async
     path) enables `/v1/invocations` and `/v1/dlq`, and `queue_depth` adds the jobs queued
-    per function to `/v1/instances`; `buckets` enables `/v1/buckets` (objects up to
-    `max_object_bytes`); `bucket_source` adds the loop guard's refusals and, for an
-    S3-compatible store, its notification webhook."""
+    per function to `/v1/instances`; `triggers` (the trigger manager's `describe`) enables
+    `/v1/triggers`; `buckets` enables `/v1/buckets` (objects up to `max_object_bytes`);
+    `bucket_source` adds the loop guard's refusals and, for an S3-compatible store, its
+    notification webhook."""
     api = FastAPI(title="Yun control API", version=__version__, docs_url="/docs",
                   openapi_url="/openapi.json")
 
@@ -93,6 +96,8 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
         api.include_router(flows_router(store, flows, caller))
     if submitter is not None:
         api.include_router(invocations_router(store, submitter, caller))
+    if triggers is not None:
+        api.include_router(triggers_router(triggers, caller))
     if buckets is not None:
         api.include_router(buckets_router(buckets, caller, max_object_bytes, bucket_source))
         if bucket_source is not None and isinstance(buckets, S3Buckets):

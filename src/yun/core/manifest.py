@@ -45,7 +45,7 @@ MAX_TIMEOUT = 900.0  # seconds, as Lambda
 MAX_ENV_BYTES = 4096  # names plus values, as Lambda's 4 KB
 MAX_ENV_ENTRIES = 1000
 
-# `async` is the field `async_` (a Python keyword).
+# `async` is the field `async_` (a Python keyword otherwise).
 _KEYS = tuple(sorted({f.name for f in fields(Manifest)} - {"async_"} | {"async"}))
 _SCALE_KEYS = ("keep_alive", "max", "min", "target")
 _ASYNC_KEYS = ("max_age", "on_failure", "on_success", "retries")
@@ -175,7 +175,8 @@ def manifest_to_dict(m: Manifest) -> dict[str, object]:
         "requirements": m.requirements,
         "network": str(m.network),
         **({"async": _async_to_dict(m.async_)} if m.async_ != AsyncSpec() else {}),
-    } | ({"triggers": [trigger_to_dict(t) for t in m.triggers]} if m.triggers else {})
+        **({"triggers": [trigger_to_dict(t) for t in m.triggers]} if m.triggers else {}),
+    }
 
 
 def _async_to_dict(a: AsyncSpec) -> dict[str, object]:

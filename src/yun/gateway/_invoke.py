@@ -129,7 +129,7 @@ class InvokeApp:
                 await self.resolver.resolve(key.tenant, target)  # 404 before accepting
                 invocation = await self._submit(key.tenant, target, body, headers)
                 await reply(send, 202, {"id": invocation},
-                             [(b"location", f"/v1/invocations/{invocation}".encode())])
+                            [(b"location", f"/v1/invocations/{invocation}".encode())])
                 return
             version = await self.resolver.resolve(key.tenant, target)
         except YunError as exc:

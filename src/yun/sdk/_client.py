@@ -216,6 +216,11 @@ class Client:
     def delete_alias(self, name: str, alias: str) -> None:
         self._request("DELETE", f"/v1/functions/{_seg(name)}/aliases/{_seg(alias)}")
 
+    def triggers(self, function: str | None = None) -> list[dict[str, Any]]:
+        """Triggers of every function (or one), with the URLs of routes and webhooks."""
+        params = {"function": function} if function is not None else {}
+        return _items(self._request("GET", "/v1/triggers", params=params), "triggers")
+
     # -- tenants (admin keys only) ---------------------------------------------------------
 
     def create_tenant(
@@ -282,6 +287,37 @@ class Client:
                 headers={"content-type": "application/json"},
             )
         return InvokeResult(response.status_code, response.headers, response.content)
+
+    def invoke_async(self, name: str, data: object = None, qualifier: str | None = None,
+                     idempotency_key: str | None = None) -> str:
+        """Queue an invocation; its id once Yun stored it durably (see `invocation`)."""
+        target = _seg(name) if qualifier is None else f"{_seg(name)}:{_seg(qualifier)}"
+        headers = {"content-type": "application/json"}
+        if idempotency_key is not None:
+            headers["idempotency-key"] = idempotency_key
+        body = self._request("POST", f"/fn/{target}/async", content=json.dumps(data).encode(),
+                             headers=headers)
+        return str(body["id"])
+
+    def invocation(self, id: str) -> dict[str, Any]:
+        """An async invocation: status, attempts, result, errors."""
+        return self._request("GET", f"/v1/invocations/{_seg(id)}")
+
+    def dead_letters(self, limit: int = 50) -> list[dict[str, Any]]:
+        return _items(self._request("GET", "/v1/dlq", params={"limit": limit}), "dead_letters")
+
+    def dead_letter(self, id: str) -> dict[str, Any]:
+        return self._request("GET", f"/v1/dlq/{_seg(id)}")
+
+    def redrive(self, id: str) -> None:
+        self._request("POST", f"/v1/dlq/{_seg(id)}/redrive")
+
+    def purge_dead_letters(self, id: str | None = None) -> int:
+        """Delete one dead letter, or all of them; how many went."""
+        if id is not None:
+            self._request("DELETE", f"/v1/dlq/{_seg(id)}")
+            return 1
+        return int(self._request("DELETE", "/v1/dlq")["purged"])
 
     # -- flows -----------------------------------------------------------------------------
 
@@ -369,6 +405,11 @@ class Client:
     def instances(self) -> list[dict[str, Any]]:
         """Per function version on the node: instances, in-flight, cold starts, memory."""
         return _items(self._request("GET", "/v1/instances"), "pools")
+
+    def queued(self) -> dict[str, int]:
+        """Async jobs waiting or running, per function target."""
+        queued = self._request("GET", "/v1/instances").get("queued", {})
+        return {str(k): int(v) for k, v in queued.items()}
 
     def activation(self, id: str) -> dict[str, Any]:
         return self._request("GET", f"/v1/activations/{_seg(id)}")

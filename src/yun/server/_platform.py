@@ -12,11 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from yun.api import Deployer, create_api
-from yun.core import Version
+from yun.core import Status, Version
 from yun.core.errors import RateLimited
-from yun.events import BucketSource
+from yun.events import BucketSource, TriggerManager
 from yun.flows import Runner, RunnerConfig
-from yun.gateway import Deployments, InvokeApp, KeyCache, QuotaBook, Resolver
+from yun.gateway import (
+    ROUTES_PREFIX,
+    WEBHOOKS_PREFIX,
+    Deployments,
+    InvokeApp,
+    KeyCache,
+    QuotaBook,
+    Resolver,
+    RouteApp,
+    WebhookApp,
+)
 from yun.metering import Recorder
 from yun.node import Admission, NodeAgent
 from yun.queue import DispatchConfig, Dispatcher, Queue, Submit, Submitter, open_queue
@@ -64,6 +74,10 @@ class Platform:
         self.submit: Submit | None = None
         self.dispatcher: Dispatcher | None = None
         self._dispatch_task: asyncio.Task[None] | None = None
+        self.routes: RouteApp | None = None
+        self._webhooks: WebhookApp | None = None
+        self.triggers: TriggerManager | None = None
+        self._triggers_task: asyncio.Task[None] | None = None
         self.buckets: Buckets | None = None
         self.bucket_source: BucketSource | None = None
 
@@ -85,6 +99,12 @@ class Platform:
         elif scope["type"] == "http" and scope["path"].startswith("/fn/"):
             assert self._invoke is not None
             await self._invoke(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"].startswith(ROUTES_PREFIX):
+            assert self.routes is not None
+            await self.routes(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"].startswith(WEBHOOKS_PREFIX):
+            assert self._webhooks is not None
+            await self._webhooks(scope, receive, send)
         else:
             await self._api(scope, receive, send)
 
@@ -132,12 +152,24 @@ class Platform:
             queue, store, self._invoke, resolver.resolve, deliver,
             DispatchConfig(max_in_flight=self.config.async_in_flight))
 
+        self.routes = RouteApp(keys, self._invoke)
+        invoker = self._invoke
+
+        async def run_now(tenant: str, target: str, body: bytes) -> bool:
+            # JetStream triggers: acked only when the invocation succeeded.
+            return (await invoker.invoke(tenant, target, body)).outcome.status == Status.SUCCESS
+
+        self.triggers = triggers = TriggerManager(store, submitter, run_now,
+                                                  self.routes.set_routes, self.config.url)
+        await triggers.load()
+        self._webhooks = WebhookApp(store, keys, resolver, submitter)
         # Object events → functions' bucket triggers → the async path.
         self.bucket_source = bucket_source = BucketSource(submitter)
 
         def on_deployed(tenant: str, version: Version) -> None:
             resolver.invalidate(tenant, version.function)
             self._pin(deployments, tenant, version)
+            triggers.deployed(tenant, version)
             bucket_source.subscribe(tenant, version.function, version.manifest.triggers)
 
         def on_changed(tenant: str, name: str) -> None:
@@ -147,8 +179,10 @@ class Platform:
             resolver.invalidate(tenant, name)
             bucket_source.unsubscribe(tenant, name)
             self.node.drop(f"{tenant}/{name}@")
+            triggers.removed(tenant, name)
 
         async def on_tenant_changed(tenant: Tenant) -> None:
+            triggers.tenant_changed(tenant.name, tenant.disabled)
             if tenant.disabled:
                 self.node.drop(f"{tenant.name}/")  # its instances stop with its keys
             else:
@@ -161,7 +195,7 @@ class Platform:
                 self.admin_key, self._admin_key_id = new.plaintext, new.key.id
 
         self.deployer = Deployer(store, self.code, self.layers, data / "staging", on_deployed,
-                                 quotas=self.quotas)
+                                 quotas=self.quotas, check=triggers.check)
 
         def node_status(tenant: str) -> list[dict[str, object]]:
             return [pool.view() for pool in self.node.status(tenant)]
@@ -171,7 +205,8 @@ class Platform:
                                quotas=self.quotas, on_tenant_changed=on_tenant_changed,
                                on_key_replaced=on_key_replaced, flows=self.flows,
                                submitter=submitter, queue_depth=queue.depth_by_target,
-                               buckets=self.buckets, bucket_source=bucket_source,
+                               triggers=triggers.describe, buckets=self.buckets,
+                               bucket_source=bucket_source,
                                max_object_bytes=self.config.max_object_bytes)
         node_ready = asyncio.Event()
         self._tasks = [
@@ -182,6 +217,7 @@ class Platform:
         # After the node is up: resuming re-issues the tasks that were in flight.
         self._flows_task = asyncio.create_task(self.flows.run(), name="flows")
         self._dispatch_task = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
+        self._triggers_task = asyncio.create_task(triggers.run(), name="triggers")
         for tenant in tenants:
             if not tenant.disabled:
                 await self._pin_tenant(deployments, tenant.name)
@@ -222,6 +258,11 @@ class Platform:
     async def shutdown(self) -> None:
         """Stop instances and the zygote, flush records, close the store (uvicorn has already
         stopped accepting and waited for in-flight requests)."""
+        if self.triggers is not None and self._triggers_task is not None:
+            # First: no new events are submitted while the async path drains.
+            self.triggers.stop()
+            with contextlib.suppress(Exception):
+                await self._triggers_task
         if self.dispatcher is not None and self._dispatch_task is not None:
             # Before the node: async invocations in flight finish and their outcomes are
             # stored; jobs not yet finished keep their leases, which simply run out.

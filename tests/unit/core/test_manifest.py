@@ -102,7 +102,7 @@ def test_env_booleans_and_numbers_keep_the_text_as_written() -> None:
     assert m.env == {"A": "true", "B": "1.10", "C": "010", "D": "2024-01-01", "E": "7"}
 
 
-def test_async_with_the_default_retries_is_the_default() -> None:
+def test_async_is_accepted_but_not_stored() -> None:
     m = load_manifest(yaml_with("async: {retries: 2}"))
     assert m == Manifest(name="hello", handler="main:handle")
 

@@ -3,7 +3,7 @@
 Self-contained: the tables are spelled out here rather than imported from `_schema`.
 
 Revision ID: 0005
-Revises: 0004 (re-chained after the queue's 0004 when merged)
+Revises: 0004
 Create Date: 2026-11-26
 """
 
