@@ -74,3 +74,22 @@ def test_an_upload_matching_a_bucket_trigger_invokes_the_function(yun: Yun) -> N
     assert deleted["type"] == "yun.bucket.object.deleted"
     time.sleep(1)  # nothing else arrives: the .png and docs/ uploads did not match
     assert len(events_seen(yun, 3, timeout=0)) == 2
+
+
+def test_an_async_result_goes_to_its_bucket_destination(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "to_bucket")
+    assert yun.cli("bucket", "mb", "results").returncode == 0
+    with yun.http() as http:
+        invocation = http.post("/fn/to-bucket/async", json={"n": 21}).json()["id"]
+        key = f"ok/{invocation}-Success.json"
+        deadline = time.monotonic() + 30
+        while True:
+            got = http.get(f"/v1/buckets/results/objects/{key}")
+            if got.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert got.status_code == 200, got.text
+    record = got.json()
+    assert record["requestPayload"] == {"n": 21}
+    assert record["responsePayload"] == {"doubled": 42}
+    assert got.headers["content-type"] == "application/json"

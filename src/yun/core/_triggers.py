@@ -27,7 +27,7 @@ from yun.core.types import (
     WebhookTrigger,
 )
 
-__all__ = ["RATE", "parse_triggers", "trigger_to_dict"]
+__all__ = ["RATE", "parse_bucket_destination", "parse_triggers", "trigger_to_dict"]
 
 MAX_TRIGGERS = 20
 METHODS = ("ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
@@ -265,6 +265,21 @@ def _webhook(body: object, where: Where, path: tuple[str, ...],
 # The rule of `yun.storage.check_bucket_name` (core cannot import storage): S3's.
 _BUCKET = re.compile(r"(?!\d+\.\d+\.\d+\.\d+$)(?!.*(\.\.|\.-|-\.))[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 BUCKET_EVENTS = ("created", "deleted")
+BUCKET_SCHEME = "yun://"
+
+
+def parse_bucket_destination(target: str) -> tuple[str, str] | None:
+    """`yun://BUCKET[/PREFIX]` (an `async.on_success`/`on_failure` bucket) -> (bucket,
+    prefix); None for a function target. ValueError when it is a malformed bucket target."""
+    if not target.startswith(BUCKET_SCHEME):
+        return None
+    bucket, _, prefix = target[len(BUCKET_SCHEME):].partition("/")
+    parts = prefix.removesuffix("/").split("/") if prefix else []
+    if not _BUCKET.fullmatch(bucket) or any(p in ("", ".", "..") for p in parts) or (
+            len(prefix) > 512):
+        raise ValueError(f"a bucket destination must be yun://BUCKET[/PREFIX] with an S3-style "
+                         f"bucket name and a key prefix, was: {target!r}")
+    return bucket, prefix
 
 
 def _bucket(body: object, where: Where, path: tuple[str, ...], _env: Mapping[str, str]) -> Trigger:

@@ -29,7 +29,7 @@ from yun.core._checks import (
     seconds_of,
     show,
 )
-from yun.core._triggers import parse_triggers, trigger_to_dict
+from yun.core._triggers import parse_bucket_destination, parse_triggers, trigger_to_dict
 from yun.core.errors import ManifestError
 from yun.core.types import AsyncSpec, Manifest, Network, ScaleSpec
 
@@ -349,7 +349,12 @@ def _async(value: object, where: Where) -> AsyncSpec:
     destinations = []
     for key in ("on_success", "on_failure"):
         target = value.get(key)
-        if target is not None and (not isinstance(target, str) or not _TARGET.fullmatch(target)):
+        try:
+            bucket = isinstance(target, str) and parse_bucket_destination(target) is not None
+        except ValueError as exc:
+            raise fail(f"async.{key}: {exc}", where.of("async", key)) from None
+        if target is not None and not bucket and (
+                not isinstance(target, str) or not _TARGET.fullmatch(target)):
             message = (f"async.{key} must be a function name, optionally with :alias or "
                        f":version, was: {show(target)}")
             raise fail(message, where.of("async", key))

@@ -32,7 +32,16 @@ from yun.node import Admission, NodeAgent
 from yun.queue import DispatchConfig, Dispatcher, Queue, Submit, Submitter, open_queue
 from yun.sandbox import ProcessSandbox
 from yun.server._config import Config
-from yun.storage import Buckets, CodeStore, LayerStore, LocalBuckets, ObjectEvent, S3Buckets
+from yun.storage import (
+    Buckets,
+    CodeStore,
+    LayerStore,
+    LocalBuckets,
+    ObjectEvent,
+    ResultWriter,
+    S3Buckets,
+    parse_bucket_destination,
+)
 from yun.store import DEFAULT_TENANT as DEFAULT_TENANT  # re-exported for `_run`
 from yun.store import ApiKey, NewApiKey, Store, Tenant
 
@@ -145,7 +154,14 @@ class Platform:
         self.submit = self._invoke.submit = submitter
 
         async def deliver(tenant: str, target: str, record: bytes, dedupe_key: str) -> None:
-            # on_success / on_failure → another function, through the async path.
+            # on_success / on_failure → a bucket (yun://BUCKET/PREFIX) as one JSON object
+            # named after the invocation and condition, or another function (async path).
+            bucket = parse_bucket_destination(target)
+            if bucket is not None and self.buckets is not None:
+                name, prefix = bucket
+                key = f"{prefix}{dedupe_key.replace(':', '-')}.json"
+                await ResultWriter(self.buckets).write_result(tenant, name, key, record)
+                return
             await submitter(tenant, target, record, "destination", dedupe_key)
 
         self.dispatcher = Dispatcher(

@@ -25,6 +25,7 @@ from yun.storage._limits import MAX_BUNDLE_BYTES, MAX_FILES, MAX_UNPACKED_BYTES
 from yun.storage._local_buckets import LocalBuckets
 from yun.storage._object_names import check_bucket_name, check_key
 from yun.storage._pack import pack
+from yun.storage._results import ResultWriter, parse_bucket_destination
 from yun.storage._s3_buckets import S3Buckets, parse_buckets_url
 from yun.storage._s3_notifications import Notified, parse_notification
 
@@ -45,10 +46,12 @@ __all__ = [
     "ObjectInfo",
     "OnEvent",
     "Origin",
+    "ResultWriter",
     "S3Buckets",
     "check_bucket_name",
     "check_key",
     "pack",
+    "parse_bucket_destination",
     "parse_buckets_url",
     "parse_notification",
     "unpack",

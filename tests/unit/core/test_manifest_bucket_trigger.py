@@ -48,3 +48,17 @@ def test_a_bad_bucket_trigger_names_the_field_the_value_and_the_line(
         load_manifest(manifest(trigger))
     assert message in str(caught.value)
     assert "yun.yaml line 4" in str(caught.value)
+
+
+def test_an_async_destination_may_be_a_bucket_with_a_prefix() -> None:
+    m = load_manifest("name: thumbs\nhandler: main:handle\nasync:\n"
+                      "  on_success: yun://results/thumbs/\n  on_failure: alarm\n")
+    assert (m.async_.on_success, m.async_.on_failure) == ("yun://results/thumbs/", "alarm")
+
+
+def test_a_malformed_bucket_destination_names_the_key_and_the_line() -> None:
+    with pytest.raises(ManifestError) as caught:
+        load_manifest("name: thumbs\nhandler: main:handle\nasync:\n  on_failure: yun://Bad/x\n")
+    assert "async.on_failure: a bucket destination must be yun://BUCKET[/PREFIX]" in str(
+        caught.value)
+    assert "'yun://Bad/x' (yun.yaml line 4)" in str(caught.value)
