@@ -93,3 +93,43 @@ def test_an_async_result_goes_to_its_bucket_destination(yun: Yun) -> None:
     assert record["requestPayload"] == {"n": 21}
     assert record["responsePayload"] == {"doubled": 42}
     assert got.headers["content-type"] == "application/json"
+
+
+def test_a_function_writing_into_its_own_trigger_bucket_runs_once(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "loop")
+    assert yun.cli("bucket", "mb", "uploads").returncode == 0
+    assert yun.cli("bucket", "cp", "-", "yun://uploads/in.txt", input="x").returncode == 0
+    with yun.http() as http:
+        deadline = time.monotonic() + 30
+        while not (outputs := http.get("/v1/buckets/uploads/objects",
+                                       params={"prefix": "out/"}).json()["objects"]):
+            assert time.monotonic() < deadline, "the result never arrived"
+            time.sleep(0.2)
+        time.sleep(2)  # time enough for a second round, were there one
+        seen = [line["line"] for line in
+                http.get("/v1/logs", params={"function": "loop"}).json()["logs"]]
+        assert seen == ["saw in.txt"]
+        assert len(http.get("/v1/buckets/uploads/objects",
+                            params={"prefix": "out/"}).json()["objects"]) == len(outputs) == 1
+
+
+def test_two_functions_feeding_each_other_stop_at_the_depth_limit(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "ping")
+    yun.deploy(FUNCTIONS / "pong")
+    for bucket in ("ping", "pong"):
+        assert yun.cli("bucket", "mb", bucket).returncode == 0
+    assert yun.cli("bucket", "cp", "-", "yun://ping/start", input="go").returncode == 0
+    with yun.http() as http:
+        deadline = time.monotonic() + 90
+        while True:
+            refusals = [r for bucket in ("ping", "pong") for r in
+                        http.get(f"/v1/buckets/{bucket}/refusals").json()["refusals"]]
+            if refusals:
+                break
+            assert time.monotonic() < deadline, "the chain was never refused"
+            time.sleep(0.3)
+        (refusal,) = refusals
+        assert refusal["depth"] == 17 and "more than 16" in refusal["reason"]
+        results = sum(len(http.get(f"/v1/buckets/{bucket}/objects").json()["objects"])
+                      for bucket in ("ping", "pong"))
+        assert results == 1 + 16  # the upload, then one result per invocation in the chain
