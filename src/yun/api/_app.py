@@ -99,7 +99,8 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
     if triggers is not None:
         api.include_router(triggers_router(triggers, caller))
     if buckets is not None:
-        api.include_router(buckets_router(buckets, caller, max_object_bytes, bucket_source))
+        api.include_router(buckets_router(buckets, caller, max_object_bytes, bucket_source,
+                                          quotas))
         if bucket_source is not None and isinstance(buckets, S3Buckets):
             api.include_router(bucket_hooks_router(buckets, bucket_source))
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from yun.core import PayloadTooLarge
 from yun.events import BucketSource
+from yun.gateway import QuotaBook
 from yun.storage import MAX_OBJECT_BYTES, BucketInfo, Buckets, ObjectInfo
 from yun.storage._limits import mib
 from yun.store import ApiKey
@@ -42,12 +43,18 @@ def object_view(info: ObjectInfo) -> Json:
 
 def buckets_router(buckets: Buckets, caller: Callable[..., Any],
                    max_object_bytes: int = MAX_OBJECT_BYTES,
-                   source: BucketSource | None = None) -> APIRouter:
+                   source: BucketSource | None = None,
+                   quotas: QuotaBook | None = None) -> APIRouter:
     Caller = Annotated[ApiKey, Depends(caller)]
     router = APIRouter(prefix="/v1/buckets", tags=["buckets"])
 
     @router.post("", status_code=201)
     async def create_bucket(body: NewBucket, key: Caller) -> Json:
+        if quotas is not None:
+            count = len(await buckets.list_buckets(key.tenant)) + 1
+            refusal = quotas.check_bucket_create(key.tenant, count)
+            if refusal is not None:
+                raise refusal.error()
         return bucket_view(await buckets.create_bucket(key.tenant, body.name))
 
     @router.get("")

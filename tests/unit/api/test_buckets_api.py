@@ -149,3 +149,15 @@ async def test_events_the_loop_guard_refused_are_listed_per_bucket(api: Api) -> 
             ("ping", "deep.txt", MAX_DEPTH + 1)]
     async with api.client(await api.tenant_key("other")) as http:
         assert (await http.get("/v1/buckets/uploads/refusals")).status_code == 404
+
+
+async def test_the_buckets_quota_refuses_one_bucket_too_many(api: Api) -> None:
+    async with api.client(await api.tenant_key("acme", buckets=1)) as http:
+        assert (await http.post("/v1/buckets", json={"name": "first"})).status_code == 201
+        refused = await http.post("/v1/buckets", json={"name": "second"})
+        assert refused.status_code == 403
+        error = refused.json()["error"]
+        assert (error["quota"], error["limit"], error["value"]) == ("buckets", 1, 2)
+        assert "tenant 'acme' may have 1 buckets" in error["message"]
+        assert (await http.delete("/v1/buckets/first")).status_code == 204
+        assert (await http.post("/v1/buckets", json={"name": "second"})).status_code == 201
