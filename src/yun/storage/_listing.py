@@ -53,7 +53,7 @@ def _encode(last: str) -> str:
 
 def _decode(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode()
+        return base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True).decode()
     except (ValueError, UnicodeError, binascii.Error) as exc:
         raise InvalidRequest(f"invalid list token {token[:80]!r}: pass back the "
                              f"next_token of the previous page") from exc  # fmt: skip
