@@ -99,7 +99,8 @@ class Buckets(Protocol):
 
     async def list(self, tenant: str, bucket: str, *, prefix: str = "", delimiter: str = "",
                    limit: int = MAX_LIST, token: str | None = None) -> Listing:
-        """Keys in UTF-8 byte order."""
+        """Keys in UTF-8 byte order. Listed objects carry key, size, etag and modified; their
+        content type and metadata come from `head`/`get` (S3 listings do not include them)."""
         ...
 
     async def close(self) -> None: ...
