@@ -62,6 +62,9 @@ class LocalBuckets:
         self.on_event = on_event
         for folder in (".meta", ".buckets", ".tmp"):
             (root / folder).mkdir(parents=True, exist_ok=True)
+        # Only a put in flight has a file here: at start, these are what a crash left.
+        for partial in (root / ".tmp").iterdir():
+            partial.unlink(missing_ok=True)
         # One writer per key at a time in this process, so a sidecar always describes the
         # file beside it (two puts racing could otherwise pair one's data with the other's).
         self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
@@ -103,13 +106,21 @@ class LocalBuckets:
     async def delete_bucket(self, tenant: str, bucket: str, force: bool = False) -> None:
         await self.bucket(tenant, bucket)
         data = self._data(tenant, bucket)
-        if not force and any(_files(data)):
+        keys = sorted(await asyncio.to_thread(_files, data))
+        if keys and not force:
             raise Conflict(f"bucket {bucket!r} is not empty: delete its objects first, or "
                            f"delete it with force")  # fmt: skip
+        gone = []
+        if self.on_event is not None:  # what the objects were, for their `deleted` events
+            for key in keys:
+                with contextlib.suppress(NotFound):
+                    gone.append(await self.head(tenant, bucket, key))
         # The record goes last: a crash half-way leaves a bucket that can be deleted again.
         await asyncio.to_thread(remove_tree, data)
         await asyncio.to_thread(remove_tree, self._meta(tenant, bucket))
         self._bucket_record(tenant, bucket).unlink(missing_ok=True)
+        for info in gone:
+            await self._emit(tenant, "deleted", info)
 
     # --- objects -----------------------------------------------------------------------
 

@@ -86,3 +86,25 @@ async def test_a_get_streams_the_version_it_described(tmp_path: Path) -> None:
     await buckets.put("acme", "uploads", "k", b"second version")
     assert b"".join([c async for c in stream]) == b"first"
     assert info.etag == hashlib.md5(b"first").hexdigest()
+
+
+async def test_force_deleting_a_bucket_emits_a_deleted_event_per_object(tmp_path: Path) -> None:
+    seen: list[tuple[str, str]] = []
+
+    async def on_event(event: ObjectEvent) -> None:
+        seen.append((event.kind, event.object.key))
+
+    buckets = LocalBuckets(tmp_path)
+    await buckets.create_bucket("acme", "uploads")
+    for key in ("a", "b/c"):
+        await buckets.put("acme", "uploads", key, b"x")
+    buckets.on_event = on_event
+    await buckets.delete_bucket("acme", "uploads", force=True)
+    assert seen == [("deleted", "a"), ("deleted", "b/c")]
+
+
+async def test_partial_writes_left_by_a_crash_are_removed_at_start(tmp_path: Path) -> None:
+    LocalBuckets(tmp_path)
+    (tmp_path / ".tmp" / "0123abcd").write_bytes(b"half an object")
+    LocalBuckets(tmp_path)
+    assert list((tmp_path / ".tmp").iterdir()) == []
