@@ -37,3 +37,4 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         f"{counts['xfailed']} known failures (docs/flows.md), {counts['failed']} unexpected "
         f"failures, {counts['xpassed']} known failures that now pass"
     )
+

@@ -24,8 +24,9 @@ MARKER = "alpha-secret-7f3a91"  # printed and returned by A's function only
 
 # Tenant A's value for each path or query parameter, and the twin that names nothing.
 # A new route with a parameter not listed here fails the probe until it is added.
-PATH_PARAMS = ("name", "alias", "activation_id", "key_id")
-QUERY_PARAMS = ("function", "activation", "tenant")
+PATH_PARAMS = ("name", "alias", "activation_id", "key_id", "bucket", "object_key",
+               "invocation_id")
+QUERY_PARAMS = ("function", "activation", "tenant", "prefix", "delimiter", "token")
 
 
 @dataclass
@@ -38,6 +39,9 @@ class TenantA:
     activation_id: str
     code_hash: str
     key_prefix: str
+    invocation_id: str = ""
+    bucket: str = "alpha-bucket"
+    object_key: str = "alpha-obj.txt"
 
 
 def make_function(root: Path, name: str, body: str = "", size: int = 0) -> Path:
@@ -90,13 +94,20 @@ def tenant_a(yun: Yun, tmp_path: Path) -> Iterator[TenantA]:
         activation(http, activation_id)
         code_hash = http.get("/v1/functions/alpha-fn").json()["latest"]["code_hash"]
         keys = http.get("/v1/keys").json()["keys"]
+        queued = http.post("/fn/alpha-fn/async", json={})
+        assert queued.status_code == 202, queued.text
+        assert http.post("/v1/buckets", json={"name": "alpha-bucket"}).status_code == 201
+        put = http.put("/v1/buckets/alpha-bucket/objects/alpha-obj.txt", content=MARKER.encode())
+        assert put.status_code == 201
     yield TenantA("alpha-corp", key, keys[0]["id"], "alpha-fn", "live", activation_id,
-                  code_hash, keys[0]["prefix"])  # fmt: skip
+                  code_hash, keys[0]["prefix"], queued.json()["id"])  # fmt: skip
 
 
 def missing_twin(a: TenantA) -> dict[str, str]:
     return {a.tenant: "no-such-tenant", a.function: "no-such-fn", a.alias: "no-such-alias",
-            a.activation_id: "0" * 32, a.key_id: "0" * 12}  # fmt: skip
+            a.activation_id: "0" * 32, a.key_id: "0" * 12, a.invocation_id: "f" * 32,
+            a.bucket: "no-such-bucket",
+            a.object_key: "no-such-obj.txt"}  # fmt: skip
 
 
 def sample(schema: dict[str, Any], spec: dict[str, Any]) -> Any:
@@ -139,6 +150,8 @@ def probes(spec: dict[str, Any], a: TenantA, bundle: bytes) -> list[Probe]:
                 values[p["name"]] = {
                     "name": a.tenant if template.startswith("/v1/tenants") else a.function,
                     "alias": a.alias, "activation_id": a.activation_id, "key_id": a.key_id,
+                    "bucket": a.bucket, "object_key": a.object_key,
+                    "invocation_id": a.invocation_id,
                 }[p["name"]]  # fmt: skip
             body, content = None, None
             media = op.get("requestBody", {}).get("content", {})
@@ -154,7 +167,8 @@ def probes(spec: dict[str, Any], a: TenantA, bundle: bytes) -> list[Probe]:
                     continue  # limits and offsets name nothing
                 assert p["name"] in QUERY_PARAMS, f"teach this test A's {p['name']} ({template})"
                 value = {"function": a.function, "activation": a.activation_id,
-                         "tenant": a.tenant}[p["name"]]  # fmt: skip
+                         "tenant": a.tenant, "prefix": a.object_key, "delimiter": "/",
+                         "token": a.object_key}[p["name"]]  # fmt: skip
                 found.append(Probe(method.upper(), template, values, {p["name"]: value},
                                    admin_only, body, content))  # fmt: skip
     return found
@@ -191,7 +205,7 @@ def test_tenant_b_never_sees_tenant_a_on_any_route(
     b_key = new_tenant(yun, "bravo-corp")
     bundle = pack(make_function(tmp_path, "bravo-fn"))
     a = tenant_a
-    secrets_of_a = (MARKER, a.code_hash, a.key_prefix)
+    secrets_of_a = (MARKER, a.code_hash, a.key_prefix, a.bucket, a.object_key)
     all_probes = probes(spec, a, bundle)
     assert {p.template for p in all_probes} >= {"/v1/functions/{name}", "/v1/keys/{key_id}",
                                                 "/v1/activations/{activation_id}",

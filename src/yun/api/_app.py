@@ -16,10 +16,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from yun import __version__
+from yun.api._bucket_hooks import bucket_hooks_router
+from yun.api._buckets import buckets_router
 from yun.api._deploy import Deployer
 from yun.api._flows import flows_router
+from yun.api._invocations import invocations_router
 from yun.api._keys import keys_router
 from yun.api._tenants import tenants_router
+from yun.api._triggers import Describe, triggers_router
 from yun.api._views import activation_view, alias_view, log_view, summary_view, version_view
 from yun.core import (
     Alias,
@@ -31,9 +35,11 @@ from yun.core import (
     error_body,
     http_status,
 )
+from yun.events import BucketSource
 from yun.flows import Runner
 from yun.gateway import KeyCache, QuotaBook
-from yun.storage import MAX_BUNDLE_BYTES
+from yun.queue import Submitter
+from yun.storage import MAX_BUNDLE_BYTES, MAX_OBJECT_BYTES, Buckets, S3Buckets
 from yun.store import ApiKey, NewApiKey, Store, Tenant
 
 Json = dict[str, object]
@@ -53,10 +59,21 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
                on_tenant_changed: Callable[[Tenant], Awaitable[None]] | None = None,
                on_key_replaced: Callable[[ApiKey, NewApiKey], None] = lambda _old, _new: None,
                flows: Runner | None = None,
+               submitter: Submitter | None = None,
+               queue_depth: Callable[[str], Awaitable[dict[str, int]]] | None = None,
+               triggers: Describe | None = None,
+               buckets: Buckets | None = None,
+               max_object_bytes: int = MAX_OBJECT_BYTES,
+               bucket_source: BucketSource | None = None,
                ) -> FastAPI:
     """`on_tenant_changed` follows every create/update of a tenant (to stop a disabled
     tenant's instances); `on_key_replaced` every rotation (to rewrite admin.key). `flows`,
-    the flow runner, enables `/v1/flows` and `/v1/executions`."""
+    the flow runner, enables `/v1/flows` and `/v1/executions`; `submitter` (the async
+    path) enables `/v1/invocations` and `/v1/dlq`, and `queue_depth` adds the jobs queued
+    per function to `/v1/instances`; `triggers` (the trigger manager's `describe`) enables
+    `/v1/triggers`; `buckets` enables `/v1/buckets` (objects up to `max_object_bytes`);
+    `bucket_source` adds the loop guard's refusals and, for an S3-compatible store, its
+    notification webhook."""
     api = FastAPI(title="Yun control API", version=__version__, docs_url="/docs",
                   openapi_url="/openapi.json")
 
@@ -77,6 +94,15 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
     api.include_router(keys_router(store, keys, caller, on_key_replaced))
     if flows is not None:
         api.include_router(flows_router(store, flows, caller))
+    if submitter is not None:
+        api.include_router(invocations_router(store, submitter, caller))
+    if triggers is not None:
+        api.include_router(triggers_router(triggers, caller))
+    if buckets is not None:
+        api.include_router(buckets_router(buckets, caller, max_object_bytes, bucket_source,
+                                          quotas))
+        if bucket_source is not None and isinstance(buckets, S3Buckets):
+            api.include_router(bucket_hooks_router(buckets, bucket_source))
 
     @api.get("/v1/health", tags=["system"])
     async def health() -> Json:
@@ -139,8 +165,10 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
 
     @api.get("/v1/instances", tags=["instances"])
     async def list_instances(key: Caller) -> Json:
-        """Per function version on this node: instances, in-flight, waiting, cold starts, memory."""
-        return {"pools": node_status(key.tenant)}
+        """Per function version on this node: instances, in-flight, waiting, cold starts,
+        memory; and per function target, the async jobs queued (waiting or running)."""
+        queued = await queue_depth(key.tenant) if queue_depth is not None else {}
+        return {"pools": node_status(key.tenant), "queued": queued}
 
     @api.get("/v1/activations", tags=["activations"])
     async def list_activations(key: Caller, function: str | None = None,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from yun.core import ManifestError, NotFound, Version
+from yun.core import Manifest, ManifestError, NotFound, Version
 from yun.gateway import QuotaBook, Refusal
 from yun.storage import Bundle, CodeStore, LayerStore, unpack
 from yun.store import Store, Tenant, TenantUsage
@@ -37,8 +37,11 @@ class Deployed:
 class Deployer:
     def __init__(self, store: Store, code: CodeStore, layers: LayerStore, staging: Path,
                  on_deployed: Callable[[str, Version], None],
-                 quotas: QuotaBook | None = None) -> None:
+                 quotas: QuotaBook | None = None,
+                 check: Callable[[str, Manifest], None] = lambda _tenant, _manifest: None) -> None:
+        """`check(tenant, manifest)` may refuse a deploy by raising (routes that clash)."""
         self.store = store
+        self.check = check
         self.code = code
         self.layers = layers
         self.staging = staging
@@ -54,6 +57,7 @@ class Deployer:
             say("checking the bundle")
             bundle = await asyncio.to_thread(unpack, data, staging / "code")
             _check_runtime(bundle.manifest.runtime)
+            self.check(tenant, bundle.manifest)
             await self._precheck(tenant, bundle)
             layer_hash = None
             if bundle.requirements is not None:

@@ -9,6 +9,8 @@ from typer.core import TyperGroup
 
 from yun.cli import (
     _alias,
+    _async,
+    _bucket,
     _config,
     _deploy,
     _flow,
@@ -19,6 +21,7 @@ from yun.cli import (
     _records,
     _tenant,
     _top,
+    _trigger,
     _up,
 )
 from yun.cli._console import error
@@ -58,8 +61,12 @@ app.command("invoke")(_invoke.invoke)
 app.command("activations")(_records.activations)
 app.command("logs")(_logs.logs)
 app.command("top")(_top.top)
+app.command("invocation")(_async.invocation)
 app.add_typer(_alias.app, name="alias")
 app.add_typer(_config.app, name="config")
 app.add_typer(_tenant.app, name="tenant")
 app.add_typer(_key.app, name="key")
 app.add_typer(_flow.app, name="flow")
+app.add_typer(_async.app, name="dlq")
+app.add_typer(_trigger.app, name="trigger")
+app.add_typer(_bucket.app, name="bucket")

@@ -25,14 +25,28 @@ def invoke(
         str | None,
         typer.Option("--data-file", metavar="FILE|-", help="Read the event from FILE or stdin."),
     ] = None,
+    run_async: Annotated[
+        bool, typer.Option("--async", help="Queue it; print the invocation id (see "
+                           "`yun invocation ID`).")
+    ] = False,
+    idempotency_key: Annotated[
+        str | None, typer.Option("--idempotency-key", help="With --async: the same key within "
+                                 "24 h gives the same invocation.")
+    ] = None,
 ) -> None:
-    """Invoke a function synchronously. Without --data the event is `{}`."""
+    """Invoke a function synchronously, or with --async queue it. Without --data the event
+    is `{}`."""
     name, sep, qualifier = target.partition(":")
     if not name or (sep and not qualifier):
         raise typer.BadParameter(
             f"must be NAME, NAME:ALIAS or NAME:VERSION, was: {target!r}", param_hint="NAME"
         )
     event = _event(data, data_file)
+    if run_async:
+        with _session.client(ctx) as client:
+            invocation = client.invoke_async(name, event, qualifier or None, idempotency_key)
+        echo(f"queued {invocation}")
+        return
     with _session.client(ctx) as client:
         result = client.invoke(name, event, qualifier or None)
 

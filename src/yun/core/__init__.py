@@ -23,6 +23,7 @@ from yun.core.errors import (
 from yun.core.types import (
     ActivationRecord,
     Alias,
+    AsyncSpec,
     Manifest,
     Network,
     ScaleSpec,
@@ -35,6 +36,7 @@ from yun.core.types import (
 __all__ = [
     "ActivationRecord",
     "Alias",
+    "AsyncSpec",
     "BundleError",
     "Clock",
     "Conflict",

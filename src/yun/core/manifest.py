@@ -8,21 +8,30 @@ and every error reads the same way: the thing, the bad value, and where it came 
 from __future__ import annotations
 
 import ast
-import difflib
 import keyword
 import math
 import re
-import reprlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import PurePosixPath, PureWindowsPath
 
 import yaml
 from yaml.reader import ReaderError
 
-from yun.core.durations import parse_duration
+from yun.core._checks import (
+    Path,
+    Where,
+    check_keys,
+    fail,
+    integer,
+    key_text,
+    opt,
+    seconds_of,
+    show,
+)
+from yun.core._triggers import parse_bucket_destination, parse_triggers, trigger_to_dict
 from yun.core.errors import ManifestError
-from yun.core.types import Manifest, Network, ScaleSpec
+from yun.core.types import AsyncSpec, Manifest, Network, ScaleSpec
 
 __all__ = [
     "load_manifest",
@@ -36,10 +45,13 @@ MAX_TIMEOUT = 900.0  # seconds, as Lambda
 MAX_ENV_BYTES = 4096  # names plus values, as Lambda's 4 KB
 MAX_ENV_ENTRIES = 1000
 
-# `triggers` and `async` belong to later features; they are accepted (and shape-checked) so that
-# manifests written for them are not rejected, but nothing is stored yet.
-_KEYS = tuple(sorted({f.name for f in fields(Manifest)} | {"async", "triggers"}))
+# `async` is the field `async_` (a Python keyword otherwise).
+_KEYS = tuple(sorted({f.name for f in fields(Manifest)} - {"async_"} | {"async"}))
 _SCALE_KEYS = ("keep_alive", "max", "min", "target")
+_ASYNC_KEYS = ("max_age", "on_failure", "on_success", "retries")
+MAX_RETRIES = 10
+MAX_EVENT_AGE = 6 * 3600.0  # seconds, as Lambda
+_TARGET = re.compile(r"[a-z][a-z0-9-]{0,62}(:[A-Za-z0-9][A-Za-z0-9_-]{0,62})?")
 # `handler` comes from the decorated function and `async` is not a legal Python keyword argument.
 _DECORATOR_KEYS = tuple(k for k in _KEYS if k not in ("async", "handler"))
 
@@ -52,53 +64,13 @@ _TEXT_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float"
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
-_Path = tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Where:
-    """Maps key paths like ("scale", "min") to source lines, so errors can say where."""
-
-    source: str
-    values: dict[_Path, int] = field(default_factory=dict)
-    keys: dict[_Path, int] = field(default_factory=dict)
-    env_text: dict[str, str] = field(default_factory=dict)  # see _TEXT_TAGS
-
-    def of(self, *path: str, key: bool = False) -> str:
-        """Where the value (or `key`) at `path` is, else where its nearest located parent is."""
-        if key and path in self.keys:
-            return f"{self.source} line {self.keys[path]}"
-        for n in range(len(path), -1, -1):
-            if path[:n] in self.values:
-                return f"{self.source} line {self.values[path[:n]]}"
-        return self.source
-
-
-_REPR = reprlib.Repr()  # bounded: a YAML alias bomb must not make the error message explode
-_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 4, 4, 60, 60
-
-
-def _show(value: object) -> str:
-    try:
-        return _REPR.repr(value)
-    except ValueError:  # an int past sys.get_int_max_str_digits()
-        return f"<{type(value).__name__} too large to show>"
-
-
-def _text(key: object) -> str:
-    return key if isinstance(key, str) else _show(key)
-
-
-def _fail(message: str, at: str) -> ManifestError:
-    return ManifestError(f"{message} ({at})")
-
 
 # --- the three sources ---------------------------------------------------------------------
 
 
 def load_manifest(text: str, filename: str = "yun.yaml") -> Manifest:
     """Parse and validate a `yun.yaml`. Raises ManifestError naming the file and line."""
-    where, loader = _Where(filename), None
+    where, loader = Where(filename), None
     try:
         loader = yaml.SafeLoader(text)  # raises on control characters already
         node = loader.get_single_node()  # what yaml.compose does; keeps the marks
@@ -109,20 +81,20 @@ def load_manifest(text: str, filename: str = "yun.yaml") -> Manifest:
         mark = e.problem_mark or e.context_mark
         at = f"{filename} line {mark.line + 1}" if mark else filename
         problem = "; ".join(p for p in (e.context, e.problem) if p)
-        raise _fail(f"invalid YAML: {problem}", at) from e
+        raise fail(f"invalid YAML: {problem}", at) from e
     except ReaderError as e:
-        raise _fail(f"invalid YAML: {e.reason} (character #x{e.character:04x})", filename) from e
+        raise fail(f"invalid YAML: {e.reason} (character #x{e.character:04x})", filename) from e
     except (yaml.YAMLError, ValueError) as e:  # ValueError: an int past the digit limit
-        raise _fail(f"invalid YAML: {e}", filename) from e
+        raise fail(f"invalid YAML: {e}", filename) from e
     except RecursionError as e:
-        raise _fail("invalid YAML: nested too deeply", filename) from e
+        raise fail("invalid YAML: nested too deeply", filename) from e
     finally:
         if loader is not None:
             loader.dispose()
     if data is None:
-        raise _fail("manifest is empty; it needs at least 'name' and 'handler'", filename)
+        raise fail("manifest is empty; it needs at least 'name' and 'handler'", filename)
     if not isinstance(data, dict):
-        raise _fail(f"manifest must be a mapping of keys to values, was: {_show(data)}", filename)
+        raise fail(f"manifest must be a mapping of keys to values, was: {show(data)}", filename)
     if isinstance(env := data.get("env"), dict):
         env.update((k, text) for k, text in where.env_text.items() if k in env)
     return _validate(data, where)
@@ -137,9 +109,9 @@ def manifest_from_decorated_source(source: str, filename: str) -> Manifest:
         tree = ast.parse(source, filename=filename)
     except SyntaxError as e:
         at = f"{filename} line {e.lineno}" if e.lineno else filename
-        raise _fail(f"invalid Python: {e.msg}", at) from e
+        raise fail(f"invalid Python: {e.msg}", at) from e
     except (RecursionError, MemoryError) as e:
-        raise _fail("invalid Python: nested too deeply", filename) from e
+        raise fail("invalid Python: nested too deeply", filename) from e
     found = _decorated(tree)
     if not found:
         raise ManifestError(f"no top-level function decorated with @yun.function in {filename}")
@@ -150,40 +122,40 @@ def manifest_from_decorated_source(source: str, filename: str) -> Manifest:
             " a single-file deploy needs exactly one"
         )
     fn, dec = found[0]
-    where = _Where(filename, {(): dec.lineno})
+    where = Where(filename, {(): dec.lineno})
     raw: dict[str, object] = {}
     if isinstance(dec, ast.Call):
         if dec.args:
-            raise _fail("@yun.function takes keyword arguments only", where.of())
+            raise fail("@yun.function takes keyword arguments only", where.of())
         for kw in dec.keywords:
             at = f"{filename} line {kw.lineno}"
             if kw.arg is None:
-                raise _fail("@yun.function cannot take **arguments; write each one out", at)
+                raise fail("@yun.function cannot take **arguments; write each one out", at)
             if kw.arg in raw:
-                raise _fail(f"argument {kw.arg!r} given twice", at)
+                raise fail(f"argument {kw.arg!r} given twice", at)
             try:
                 raw[kw.arg] = ast.literal_eval(kw.value)
             except (ValueError, TypeError, SyntaxError, RecursionError) as e:
-                written = _show(ast.get_source_segment(source, kw.value)).strip("'\"")
-                raise _fail(f"{kw.arg}= must be a literal, was: {written}", at) from e
+                written = show(ast.get_source_segment(source, kw.value)).strip("'\"")
+                raise fail(f"{kw.arg}= must be a literal, was: {written}", at) from e
             where.keys[(kw.arg,)], where.values[(kw.arg,)] = kw.lineno, kw.value.lineno
             if isinstance(kw.value, ast.Dict):  # so errors inside scale={...} name their line
                 for k, v in zip(kw.value.keys, kw.value.values, strict=True):
                     if isinstance(k, ast.Constant) and isinstance(k.value, str):
                         where.keys[(kw.arg, k.value)] = k.lineno
                         where.values[(kw.arg, k.value)] = v.lineno
-    _check_keys(raw, _DECORATOR_KEYS, where, (), noun="argument")
+    check_keys(raw, _DECORATOR_KEYS, where, (), noun="argument")
 
     stem = PurePosixPath(filename.replace("\\", "/")).name.removesuffix(".py")
     if not _is_identifier(stem):
         message = f"file name must be an importable module name like app.py, was: {filename!r}"
-        raise _fail(message, filename)
+        raise fail(message, filename)
     raw["handler"] = f"{stem}:{fn.name}"
     if "name" not in raw:
         default = stem.replace("_", "-")
         if not _NAME.fullmatch(default):
             message = f"name from the file name must be {_NAME_RULE}, was: {default!r}"
-            raise _fail(f"{message}; pass name=... to @yun.function", where.of())
+            raise fail(f"{message}; pass name=... to @yun.function", where.of())
         raw["name"] = default
     return _validate(raw, where)
 
@@ -202,22 +174,39 @@ def manifest_to_dict(m: Manifest) -> dict[str, object]:
         "env": dict(m.env),
         "requirements": m.requirements,
         "network": str(m.network),
+        **({"async": _async_to_dict(m.async_)} if m.async_ != AsyncSpec() else {}),
+        **({"triggers": [trigger_to_dict(t) for t in m.triggers]} if m.triggers else {}),
     }
+
+
+def _async_to_dict(a: AsyncSpec) -> dict[str, object]:
+    # Only when not the defaults: versions stored before `async` existed compare equal to a
+    # redeploy of the same manifest, and old rows (without the key) read as the defaults.
+    return {"retries": a.retries, "max_age": a.max_age, "on_success": a.on_success,
+            "on_failure": a.on_failure}
 
 
 def manifest_from_dict(d: Mapping[str, object], *, source: str = "stored manifest") -> Manifest:
     """The inverse of `manifest_to_dict`; validates, since stored data may predate a rule."""
     if not isinstance(d, Mapping):
-        raise _fail(f"manifest must be a mapping, was: {_show(d)}", source)
-    return _validate(d, _Where(source))
+        raise fail(f"manifest must be a mapping, was: {show(d)}", source)
+    return _validate(d, Where(source))
 
 
 # --- locating values in the source ---------------------------------------------------------
 
 
-def _locate(node: yaml.Node, where: _Where, path: _Path) -> None:
-    """Record the lines of top-level keys and one level below (scale, env); reject duplicates."""
-    if not isinstance(node, yaml.MappingNode) or len(path) > 1:
+def _locate(node: yaml.Node, where: Where, path: Path) -> None:
+    """Record the lines of top-level keys and one level below (scale, env), and of each trigger
+    down to its options' options (`triggers.0.mqtt.batch.size`); reject duplicate keys."""
+    in_triggers = path[:1] == ("triggers",)
+    if in_triggers and len(path) == 1 and isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            where.values[(*path, str(i))] = item.start_mark.line + 1
+            _locate(item, where, (*path, str(i)))
+        return
+    # Bounded depth: an alias bomb must not turn into exponential work here.
+    if not isinstance(node, yaml.MappingNode) or len(path) > (4 if in_triggers else 1):
         return
     for key, value in node.value:
         if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE_TAG:
@@ -225,7 +214,7 @@ def _locate(node: yaml.Node, where: _Where, path: _Path) -> None:
         here, line = (*path, str(key.value)), key.start_mark.line + 1
         if here in where.keys:  # PyYAML keeps the last silently; a stale copy would win unseen
             message = f"duplicate key {'.'.join(here)!r}, first on line {where.keys[here]}"
-            raise _fail(message, f"{where.source} line {line}")
+            raise fail(message, f"{where.source} line {line}")
         where.keys[here], where.values[here] = line, value.start_mark.line + 1
         env_text = path == ("env",) and key.tag == _STR_TAG and value.tag in _TEXT_TAGS
         if env_text and isinstance(value, yaml.ScalarNode):
@@ -257,58 +246,40 @@ def _decorated(tree: ast.Module) -> list[tuple[ast.FunctionDef | ast.AsyncFuncti
 _NAME_RULE = "1-63 lowercase letters, digits or '-', starting with a letter: ^[a-z][a-z0-9-]{0,62}$"
 
 
-def _validate(raw: Mapping[str, object], where: _Where) -> Manifest:
-    _check_keys(raw, _KEYS, where, ())
+def _validate(raw: Mapping[str, object], where: Where) -> Manifest:
+    check_keys(raw, _KEYS, where, ())
     for required in ("name", "handler"):
         if required not in raw:
             raise ManifestError(f"missing required key {required!r} ({where.source})")
-    for key, kind, ok in (("triggers", "list", (list, tuple)), ("async", "mapping", Mapping)):
-        if raw.get(key) is not None and not isinstance(raw[key], ok):
-            raise _fail(f"{key} must be a {kind}, was: {_show(raw[key])}", where.of(key))
-    timeout = _seconds(_opt(raw, "timeout", 10.0), "timeout", where.of("timeout"))
+    if raw.get("async") is not None and not isinstance(raw["async"], Mapping):
+        raise fail(f"async must be a mapping, was: {show(raw['async'])}", where.of("async"))
+    timeout = seconds_of(opt(raw, "timeout", 10.0), "timeout", where.of("timeout"))
     if not 0 < timeout <= MAX_TIMEOUT:
         message = (
-            f"timeout must be more than 0 and at most 900s (15m), was: {_show(raw['timeout'])}"
+            f"timeout must be more than 0 and at most 900s (15m), was: {show(raw['timeout'])}"
         )
-        raise _fail(message, where.of("timeout"))
-    concurrency = _int(_opt(raw, "concurrency", 1), "concurrency", 1, 1000, "", where)
+        raise fail(message, where.of("timeout"))
+    concurrency = integer(opt(raw, "concurrency", 1), "concurrency", 1, 1000, "", where)
+    env = _env(raw.get("env"), where)
     return Manifest(
         name=_name(raw["name"], where.of("name")),
         handler=_handler(raw["handler"], where.of("handler")),
         runtime=_choice(raw.get("runtime"), "runtime", RUNTIMES, where),
-        memory=_int(_opt(raw, "memory", 128), "memory", 64, 10240, " MiB", where),
+        memory=integer(opt(raw, "memory", 128), "memory", 64, 10240, " MiB", where),
         timeout=timeout,
         concurrency=concurrency,
         scale=_scale(raw.get("scale"), where, concurrency),
-        env=_env(raw.get("env"), where),
+        env=env,
         requirements=_requirements(raw.get("requirements"), where.of("requirements")),
         network=Network(_choice(raw.get("network"), "network", tuple(Network), where)),
+        triggers=parse_triggers(raw.get("triggers"), where, env),
+        async_=_async(raw.get("async"), where),
     )
-
-
-def _check_keys(
-    raw: Mapping[str, object], known: tuple[str, ...], where: _Where, path: _Path, noun: str = "key"
-) -> None:
-    for key in raw:
-        if key in known:
-            continue
-        inside = f" in {'.'.join(path)}" if path else ""
-        message = f"unknown {noun} {_show(key)}{inside} ({where.of(*path, _text(key), key=True)});"
-        close = difflib.get_close_matches(_text(key), known, n=1)
-        if close:
-            message += f" did you mean {close[0]!r}?"
-        raise ManifestError(f"{message} known {noun}s: {', '.join(known)}")
-
-
-def _opt(raw: Mapping[str, object], key: str, default: object) -> object:
-    """Absent and null both mean "use the default" (`env:` with nothing under it is common)."""
-    value = raw.get(key)
-    return default if value is None else value
 
 
 def _name(value: object, at: str) -> str:
     if not isinstance(value, str) or not _NAME.fullmatch(value):
-        raise _fail(f"name must be {_NAME_RULE}, was: {_show(value)}", at)
+        raise fail(f"name must be {_NAME_RULE}, was: {show(value)}", at)
     return value
 
 
@@ -322,91 +293,96 @@ def _handler(value: object, at: str) -> str:
         if all(map(_is_identifier, module.split("."))) and _is_identifier(function):
             return value
     rule = "module:function like main:handle, both parts Python identifiers (module dotted ok)"
-    raise _fail(f"handler must be {rule}, was: {_show(value)}", at)
+    raise fail(f"handler must be {rule}, was: {show(value)}", at)
 
 
-def _choice(value: object, what: str, allowed: tuple[str, ...], where: _Where) -> str:
+def _choice(value: object, what: str, allowed: tuple[str, ...], where: Where) -> str:
     if value is None:
         return allowed[0]
     if value not in allowed or not isinstance(value, str):
-        message = f"{what} must be one of {', '.join(allowed)}, was: {_show(value)}"
-        raise _fail(message, where.of(what))
+        message = f"{what} must be one of {', '.join(allowed)}, was: {show(value)}"
+        raise fail(message, where.of(what))
     return value
 
 
-def _int(value: object, what: str, lo: int, hi: int | None, unit: str, where: _Where) -> int:
-    bounds = f"{lo}..{hi}{unit}" if hi is not None else f">= {lo}{unit}"
-    at = where.of(*what.split("."))
-    if not isinstance(value, int) or isinstance(value, bool):  # True is an int to Python
-        raise _fail(f"{what} must be an integer {bounds}, was: {_show(value)}", at)
-    if value < lo or (hi is not None and value > hi):
-        raise _fail(f"{what} must be {bounds}, was: {_show(value)}", at)
-    return value
-
-
-def _seconds(value: object, what: str, at: str) -> float:
-    """Any number (range-checked by the caller, NaN and inf included) or a duration string."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        try:
-            seconds = parse_duration(value)
-        except ValueError:
-            message = f"{what} must be a duration like 500ms, 2s, 10m, was: {_show(value)}"
-            raise _fail(message, at) from None
-    return seconds
-
-
-def _scale(value: object, where: _Where, concurrency: int) -> ScaleSpec:
+def _scale(value: object, where: Where, concurrency: int) -> ScaleSpec:
     """`target` defaults to `concurrency` (fill each instance) and may not exceed it."""
     if value is None:
         return ScaleSpec(target=float(concurrency))
     if not isinstance(value, Mapping):
-        message = f"scale must be a mapping like {{min: 0, max: 10}}, was: {_show(value)}"
-        raise _fail(message, where.of("scale"))
-    _check_keys(value, _SCALE_KEYS, where, ("scale",))
-    low = _int(_opt(value, "min", 0), "scale.min", 0, None, "", where)
-    high = _int(_opt(value, "max", 10), "scale.max", 1, 1000, "", where)
+        message = f"scale must be a mapping like {{min: 0, max: 10}}, was: {show(value)}"
+        raise fail(message, where.of("scale"))
+    check_keys(value, _SCALE_KEYS, where, ("scale",))
+    low = integer(opt(value, "min", 0), "scale.min", 0, None, "", where)
+    high = integer(opt(value, "max", 10), "scale.max", 1, 1000, "", where)
     if low > high:
         default = "" if value.get("max") is not None else " by default"
         message = f"scale.min must be <= scale.max, was: min {low}, max {high}{default}"
-        raise _fail(message, where.of("scale", "min"))
-    target = _opt(value, "target", float(concurrency))
+        raise fail(message, where.of("scale", "min"))
+    target = opt(value, "target", float(concurrency))
     if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target < math.inf:
-        message = f"scale.target must be a number > 0, was: {_show(target)}"
-        raise _fail(message, where.of("scale", "target"))
+        message = f"scale.target must be a number > 0, was: {show(target)}"
+        raise fail(message, where.of("scale", "target"))
     if target > concurrency:
         message = (f"scale.target must be at most concurrency ({concurrency}): an instance "
-                   f"never serves more, was: {_show(target)}")
-        raise _fail(message, where.of("scale", "target"))
+                   f"never serves more, was: {show(target)}")
+        raise fail(message, where.of("scale", "target"))
     at = where.of("scale", "keep_alive")
-    keep_alive = _seconds(_opt(value, "keep_alive", 600.0), "scale.keep_alive", at)
+    keep_alive = seconds_of(opt(value, "keep_alive", 600.0), "scale.keep_alive", at)
     if not 0 <= keep_alive < math.inf:
-        message = f"scale.keep_alive must be 0 or more, was: {_show(value['keep_alive'])}"
-        raise _fail(message, at)
+        message = f"scale.keep_alive must be 0 or more, was: {show(value['keep_alive'])}"
+        raise fail(message, at)
     return ScaleSpec(min=low, max=high, target=float(target), keep_alive=keep_alive)
 
 
-def _env(value: object, where: _Where) -> dict[str, str]:
+def _async(value: object, where: Where) -> AsyncSpec:
+    if value is None:
+        return AsyncSpec()
+    assert isinstance(value, Mapping)  # shape-checked in _validate
+    check_keys(value, _ASYNC_KEYS, where, ("async",))
+    retries = integer(opt(value, "retries", 2), "async.retries", 0, MAX_RETRIES, "", where)
+    at = where.of("async", "max_age")
+    max_age = seconds_of(opt(value, "max_age", MAX_EVENT_AGE), "async.max_age", at)
+    if not 60 <= max_age <= MAX_EVENT_AGE:
+        message = f"async.max_age must be 60s..6h, was: {show(value.get('max_age'))}"
+        raise fail(message, at)
+    destinations = []
+    for key in ("on_success", "on_failure"):
+        target = value.get(key)
+        try:
+            bucket = isinstance(target, str) and parse_bucket_destination(target) is not None
+        except ValueError as exc:
+            raise fail(f"async.{key}: {exc}", where.of("async", key)) from None
+        if target is not None and not bucket and (
+                not isinstance(target, str) or not _TARGET.fullmatch(target)):
+            message = (f"async.{key} must be a function name, optionally with :alias or "
+                       f":version, was: {show(target)}")
+            raise fail(message, where.of("async", key))
+        destinations.append(target)
+    return AsyncSpec(retries=retries, max_age=max_age, on_success=destinations[0],
+                     on_failure=destinations[1])
+
+
+def _env(value: object, where: Where) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise _fail(f"env must be a mapping of NAME: value, was: {_show(value)}", where.of("env"))
+        raise fail(f"env must be a mapping of NAME: value, was: {show(value)}", where.of("env"))
     if len(value) > MAX_ENV_ENTRIES:
         message = f"env has {len(value)} entries, more than the {MAX_ENV_ENTRIES} allowed"
-        raise _fail(message, where.of("env"))
+        raise fail(message, where.of("env"))
     env: dict[str, str] = {}
     for key, raw in value.items():
-        at = where.of("env", _text(key), key=True)
+        at = where.of("env", key_text(key), key=True)
         if not isinstance(key, str) or not _ENV_NAME.fullmatch(key):
-            raise _fail(f"env name must match [A-Za-z_][A-Za-z0-9_]*, was: {_show(key)}", at)
+            raise fail(f"env name must match [A-Za-z_][A-Za-z0-9_]*, was: {show(key)}", at)
         if key.startswith("YUN_"):
-            raise _fail(f"env name {key!r} is reserved: Yun sets the YUN_* names", at)
+            raise fail(f"env name {key!r} is reserved: Yun sets the YUN_* names", at)
         env[key] = _env_value(key, raw, where.of("env", key))
     size = sum(len(k.encode()) + len(v.encode()) for k, v in env.items())
     if size > MAX_ENV_BYTES:
         message = f"env is {size} bytes (names + values), more than the {MAX_ENV_BYTES} allowed"
-        raise _fail(message, where.of("env"))
+        raise fail(message, where.of("env"))
     return env
 
 
@@ -417,12 +393,12 @@ def _env_value(key: str, value: object, at: str) -> str:
         try:
             return str(value)
         except ValueError:  # an int past sys.get_int_max_str_digits(), so over the size limit
-            raise _fail(f"env {key} is longer than the {MAX_ENV_BYTES} bytes allowed", at) from None
+            raise fail(f"env {key} is longer than the {MAX_ENV_BYTES} bytes allowed", at) from None
     if not isinstance(value, str):
         hint = f'; write {key}: "" for an empty value' if value is None else ""
-        raise _fail(f"env {key} must be a string, number or boolean, was: {_show(value)}{hint}", at)
+        raise fail(f"env {key} must be a string, number or boolean, was: {show(value)}{hint}", at)
     if _UNPASSABLE.search(value):  # execve cannot pass NUL, nor UTF-8 encode a lone surrogate
-        raise _fail(f"env {key} cannot contain NUL or lone surrogates, was: {_show(value)}", at)
+        raise fail(f"env {key} cannot contain NUL or lone surrogates, was: {show(value)}", at)
     return value
 
 
@@ -434,4 +410,4 @@ def _requirements(value: object, at: str) -> str | None:
         if not (value.startswith("/") or path.drive or path.root or ".." in path.parts):
             return value
     rule = "a relative path inside the function's directory, like requirements.txt"
-    raise _fail(f"requirements must be {rule}, was: {_show(value)}", at)
+    raise fail(f"requirements must be {rule}, was: {show(value)}", at)

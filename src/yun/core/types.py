@@ -31,6 +31,89 @@ class ScaleSpec:
     keep_alive: float = 600.0  # seconds an idle instance stays warm
 
 
+class RouteAuth(StrEnum):
+    KEY = "key"  # the tenant's API key, as `/fn/`
+    PUBLIC = "public"
+
+
+@dataclass(frozen=True, slots=True)
+class Cors:
+    origins: tuple[str, ...]  # "*" or exact origins like https://app.example
+    headers: tuple[str, ...] = ("authorization", "content-type")
+    max_age: int = 600  # seconds a browser may cache a preflight answer
+
+
+@dataclass(frozen=True, slots=True)
+class HttpTrigger:
+    """`METHOD /path/{param}` served synchronously under the tenant's route prefix."""
+
+    path: str
+    methods: tuple[str, ...] = ("ANY",)
+    auth: RouteAuth = RouteAuth.KEY
+    cors: Cors | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CronTrigger:
+    """A 5-field cron expression or `rate(N minutes|hours|days)`, in `timezone`."""
+
+    schedule: str
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    size: int  # messages per invocation at most
+    window: float  # seconds the first message of a batch waits for more
+
+
+@dataclass(frozen=True, slots=True)
+class MqttTrigger:
+    broker: str  # mqtt://host[:port]
+    topic: str  # a filter: `+` one level, `#` the rest
+    qos: int = 0
+    batch: Batch | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NatsTrigger:
+    """A core subject, or a JetStream consumer when `stream` is given."""
+
+    url: str
+    subject: str
+    stream: str | None = None
+    consumer: str | None = None  # a durable name; defaults to one per function
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTrigger:
+    secret_env: str  # the env entry holding the HMAC secret
+
+
+@dataclass(frozen=True, slots=True)
+class BucketTrigger:
+    """Object events (`created`, `deleted`) of one of the tenant's buckets whose key starts
+    with `prefix` and ends with `suffix`."""
+
+    bucket: str
+    events: tuple[str, ...] = ("created",)
+    prefix: str = ""
+    suffix: str = ""
+
+
+Trigger = HttpTrigger | CronTrigger | MqttTrigger | NatsTrigger | WebhookTrigger | BucketTrigger
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncSpec:
+    """How async invocations of a function are retried and where their outcomes go."""
+
+    retries: int = 2  # attempts after the first
+    max_age: float = 6 * 3600.0  # seconds from acceptance; older events go to dead letters
+    on_success: str | None = None  # a function[:qualifier] that gets the result record
+    on_failure: str | None = None  # one that gets the record after the last failure
+
+
 @dataclass(frozen=True, slots=True)
 class Manifest:
     """A function's configuration, validated (see `yun.core.manifest`)."""
@@ -45,6 +128,8 @@ class Manifest:
     env: dict[str, str] = field(default_factory=dict)
     requirements: str | None = None
     network: Network = Network.NONE
+    triggers: tuple[Trigger, ...] = ()
+    async_: AsyncSpec = field(default_factory=AsyncSpec)  # `async:` in yun.yaml
 
     @property
     def module(self) -> str:

@@ -1,13 +1,19 @@
 """The data path: route → key → version → an instance slot → response."""
 
 from yun.gateway._auth import KeyCache
+from yun.gateway._http_routes import PREFIX as ROUTES_PREFIX
+from yun.gateway._http_routes import RouteApp
 from yun.gateway._invoke import MAX_BODY, Deployments, InvokeApp, Invoked, pool_key
 from yun.gateway._quotas import QUOTA_NAMES, QuotaBook, Quotas, Refusal, parse_overrides
 from yun.gateway._routes import Resolver, Route
+from yun.gateway._webhooks import PREFIX as WEBHOOKS_PREFIX
+from yun.gateway._webhooks import WebhookApp
 
 __all__ = [
     "MAX_BODY",
     "QUOTA_NAMES",
+    "ROUTES_PREFIX",
+    "WEBHOOKS_PREFIX",
     "Deployments",
     "InvokeApp",
     "Invoked",
@@ -17,6 +23,8 @@ __all__ = [
     "Refusal",
     "Resolver",
     "Route",
+    "RouteApp",
+    "WebhookApp",
     "parse_overrides",
     "pool_key",
 ]

@@ -20,6 +20,7 @@ from yun.core import (
     ActivationRecord,
     InvalidRequest,
     PayloadTooLarge,
+    PlatformError,
     Status,
     Version,
     YunError,
@@ -34,6 +35,7 @@ from yun.gateway._routes import Resolver
 from yun.metering import Recorder
 from yun.node import NodeAgent, Outcome, VersionPool, throttled
 from yun.protocol import Invoke
+from yun.queue import Submit
 from yun.sandbox import TemplateSpec
 from yun.store import LogLine
 
@@ -43,6 +45,8 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 DEFAULT_UID = 100000  # the default tenant's; each tenant gets its own from the store
 MAX_BODY = 6 << 20  # 6 MiB, as Lambda's synchronous payload limit
+ASYNC_SUFFIX = "/async"
+MAX_IDEMPOTENCY_KEY = 255
 _json = msgspec.json.Encoder()
 
 
@@ -101,31 +105,51 @@ class InvokeApp:
         self.deployments = deployments
         self.recorder = recorder
         self.max_wait = max_wait
+        # Set by the platform once the queue is open: enables `POST /fn/NAME/async`.
+        self.submit: Submit | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         wall_start = time.time()
         try:
             if scope["method"] != "POST":
-                await _reply(send, 405, error_body(InvalidRequest(
+                await reply(send, 405, error_body(InvalidRequest(
                     f"invoke with POST, was: {scope['method']}")), [(b"allow", b"POST")])
                 return
             headers = dict(scope["headers"])
             key = await self.keys.authenticate(_text(headers.get(b"authorization")))
             target = scope["path"][len("/fn/"):]
-            body = await _read_body(receive, headers)
+            body = await read_body(receive, headers)
             if body.strip():
                 try:
                     msgspec.json.decode(body)
                 except msgspec.DecodeError as exc:
                     raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
+            if target.endswith(ASYNC_SUFFIX):
+                target = target[:-len(ASYNC_SUFFIX)]
+                await self.resolver.resolve(key.tenant, target)  # 404 before accepting
+                invocation = await self._submit(key.tenant, target, body, headers)
+                await reply(send, 202, {"id": invocation},
+                            [(b"location", f"/v1/invocations/{invocation}".encode())])
+                return
             version = await self.resolver.resolve(key.tenant, target)
         except YunError as exc:
-            await _reply(send, http_status(exc), error_body(exc))
+            await reply(send, http_status(exc), error_body(exc))
             return
         request_id = os.urandom(16).hex()
         outcome = await self._run(key.tenant, version, body, request_id)
-        await _respond(send, outcome, request_id, version)
+        await respond(send, outcome, request_id, version)
         await self._record(outcome, request_id, key.tenant, version, wall_start)
+
+    async def _submit(self, tenant: str, target: str, body: bytes,
+                      headers: dict[bytes, bytes]) -> str:
+        if self.submit is None:
+            raise PlatformError("async invocation is not running on this server")
+        key = _text(headers.get(b"idempotency-key"))
+        if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
+            raise InvalidRequest("Idempotency-Key must be 1..255 printable characters, "
+                                 f"was: {key[:300]!r}")
+        # Answers only once `submit` returned: the job is stored durably by then.
+        return await self.submit(tenant, target, body, "api", key)
 
     async def invoke(self, tenant: str, target: str, body: bytes,
                      request_id: str | None = None) -> Invoked:
@@ -181,9 +205,11 @@ class InvokeApp:
         await self.recorder.record(record, logs)
 
 
-async def _respond(send: Send, outcome: Outcome, request_id: str, version: Version) -> None:
+async def respond(send: Send, outcome: Outcome, request_id: str, version: Version,
+                  extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    """An invocation's outcome as the HTTP response (also the HTTP routes' response)."""
     headers = [(b"x-yun-activation-id", request_id.encode()),
-               (b"x-yun-version", str(version.number).encode())]
+               (b"x-yun-version", str(version.number).encode()), *(extra or [])]
     if outcome.status == Status.SUCCESS:
         headers.extend((k.encode(), v.encode()) for k, v in outcome.headers
                        if k not in _FRAMING)
@@ -208,7 +234,7 @@ _FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
 _ERROR_STATUS = {Status.ERROR: 500, Status.TIMEOUT: 504, Status.OOM: 502, Status.CRASHED: 502}
 
 
-async def _read_body(receive: Receive, headers: dict[bytes, bytes]) -> bytes:
+async def read_body(receive: Receive, headers: dict[bytes, bytes]) -> bytes:
     declared = headers.get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
         raise PayloadTooLarge(f"request body of {int(declared)} bytes exceeds the 6 MiB limit")
@@ -225,7 +251,7 @@ async def _read_body(receive: Receive, headers: dict[bytes, bytes]) -> bytes:
             return b"".join(chunks)
 
 
-async def _reply(send: Send, status: int, payload: object,
+async def reply(send: Send, status: int, payload: object,
                  extra: list[tuple[bytes, bytes]] | None = None) -> None:
     await _send(send, status, _json.encode(payload),
                 [(b"content-type", b"application/json"), *(extra or [])])

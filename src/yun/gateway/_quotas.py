@@ -11,6 +11,7 @@ Where each check runs:
 - `check_deploy`: the control API's deploy, inside the store transaction (exact under races).
 - `check_invoke`: the invoke path, after the key is known and before the body is read.
 - `check_instance_start`: the node agent, before it starts an instance for a tenant.
+- `check_bucket_create`: the control API, before it creates a bucket.
 
 Invocation rates are counted per process: with N gateways a tenant may reach N times its
 `invocations_per_second`. Divide the quota by N until the buckets are shared.
@@ -43,6 +44,7 @@ class Quotas:
     functions: int = 1000
     code_bytes: int = 75 << 30  # unpacked code of all stored versions
     deploy_bytes: int = 250 << 20  # unpacked code of one deploy
+    buckets: int = 100  # as S3's default per account
 
     def with_overrides(self, overrides: Mapping[str, float]) -> Quotas:
         """These quotas with `overrides` applied; unknown names are ignored, so a quota
@@ -189,6 +191,15 @@ def check_instance_start(
     return None
 
 
+def check_bucket_create(tenant: str, quotas: Quotas, *, buckets: int) -> Refusal | None:
+    """A new bucket that would leave the tenant with `buckets` buckets. (Checked before the
+    create, not inside it: two racing creates may pass one bucket over the quota.)"""
+    if buckets > quotas.buckets:
+        return _refusal(tenant, "buckets", quotas.buckets, buckets, "buckets",
+                        f"one more would make {buckets}")  # fmt: skip
+    return None
+
+
 class QuotaBook:
     """Each tenant's effective quotas and invocation bucket, in this process.
 
@@ -248,6 +259,10 @@ class QuotaBook:
             tenant, self.quotas(tenant), memory_mb=memory_mb,
             running_instances=running_instances, running_memory_mb=running_memory_mb,
         )  # fmt: skip
+
+    def check_bucket_create(self, tenant: str, buckets: int) -> Refusal | None:
+        """A new bucket that would leave the tenant with `buckets` buckets."""
+        return check_bucket_create(tenant, self.quotas(tenant), buckets=buckets)
 
     def check_deploy(
         self, tenant: str, functions: int, code_bytes: int, deploy_bytes: int

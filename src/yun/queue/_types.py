@@ -47,12 +47,21 @@ class Queue(Protocol):
         """The job ended (success, or failure after its last retry recorded elsewhere)."""
         ...
 
+    async def extend(self, lease: Lease, seconds: float) -> Lease:
+        """Keep a lease while its invocation runs: held for at least `seconds` more (a
+        backend with a fixed ack-wait restarts it). A lease already lost stays lost."""
+        ...
+
     async def retry(self, lease: Lease, delay: float) -> None:
         """Deliver the job again no sooner than `delay` seconds from now."""
         ...
 
     async def depth(self, tenant: str | None = None) -> int:
         """Jobs waiting or leased (per tenant when given)."""
+        ...
+
+    async def depth_by_target(self, tenant: str) -> dict[str, int]:
+        """Jobs waiting or leased per target of one tenant (for `yun top`)."""
         ...
 
     async def close(self) -> None: ...

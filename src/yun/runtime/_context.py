@@ -29,6 +29,9 @@ class Context:
     tenant: str
     deadline: float  # time.monotonic() at which the platform kills the invocation
     logs: list[LogRecord] = field(default_factory=list)
+    # The bucket trigger and chain depth of the event being handled (CloudEvents extensions
+    # `yuntrigger`, `yundepth`): the handler's bucket writes carry them for the loop guard.
+    origin: tuple[str, int] | None = None
 
     @property
     def logger(self) -> logging.Logger:
@@ -48,7 +51,7 @@ class Context:
     @property
     def buckets(self) -> _host.Buckets:
         """The tenant's buckets: `get`, `put`, `list`, `delete`."""
-        return _host.Buckets(_require_host(), self.request_id)
+        return _host.Buckets(_require_host(), self.request_id, self.origin)
 
     def invoke(self, target: str, event: object = None) -> Any:
         """Call another function of this tenant and return its result (HostError if it

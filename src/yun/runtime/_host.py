@@ -74,9 +74,11 @@ class HostClient:
 class Buckets:
     """`context.buckets`: the function's tenant's buckets."""
 
-    def __init__(self, client: HostClient, request_id: str) -> None:
+    def __init__(self, client: HostClient, request_id: str,
+                 origin: tuple[str, int] | None = None) -> None:
         self._client = client
         self._request_id = request_id
+        self._origin = origin
 
     def get(self, bucket: str, key: str) -> bytes:
         """The object's bytes; NotFound when it does not exist."""
@@ -88,9 +90,10 @@ class Buckets:
             content_type: str | None = None) -> dict[str, Any]:
         """Store `data` under `key`; returns the object's metadata (etag, size, ...)."""
         raw = data.encode() if isinstance(data, str) else bytes(data)
+        trigger, depth = self._origin or (None, None)
         value, _ = self._client.call(self._request_id, "bucket.put",
-                                     {"bucket": bucket, "key": key,
-                                      "content_type": content_type}, raw)
+                                     {"bucket": bucket, "key": key, "content_type": content_type,
+                                      "trigger": trigger, "depth": depth}, raw)
         return dict(value)
 
     def delete(self, bucket: str, key: str) -> None:

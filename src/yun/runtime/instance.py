@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import contextvars
 import inspect
 import resource
@@ -137,20 +138,24 @@ _Outcome = tuple[bool, object]
 
 def _call(handler: Callable[..., object], body: bytes, context: Context) -> _Outcome:
     try:
-        return True, handler(_event(body), context)
+        return True, handler(_event(body, context), context)
     except Exception as exc:
         return False, exc
 
 
 async def _call_async(handler: Callable[..., object], body: bytes, context: Context) -> _Outcome:
     try:
-        return True, await handler(_event(body), context)  # type: ignore[misc]
+        return True, await handler(_event(body, context), context)  # type: ignore[misc]
     except Exception as exc:
         return False, exc
 
 
-def _event(body: bytes) -> object:
-    return msgspec.json.decode(body) if body else {}
+def _event(body: bytes, context: Context) -> object:
+    event = msgspec.json.decode(body) if body else {}
+    if isinstance(event, dict) and "yuntrigger" in event:
+        with contextlib.suppress(KeyError, TypeError, ValueError):  # not ours after all
+            context.origin = (str(event["yuntrigger"]), int(event["yundepth"]))
+    return event
 
 
 def _finish(context: Context, outcome: _Outcome, started: float) -> tuple[Result, bytes]:

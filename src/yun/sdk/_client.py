@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 from urllib.parse import quote
 
 import httpx
 
 from yun.core.errors import YunError
+from yun.storage._object_names import check_key
 
 __all__ = ["ApiError", "Client", "ClientSettings", "InvokeResult"]
 
@@ -215,6 +216,11 @@ class Client:
     def delete_alias(self, name: str, alias: str) -> None:
         self._request("DELETE", f"/v1/functions/{_seg(name)}/aliases/{_seg(alias)}")
 
+    def triggers(self, function: str | None = None) -> list[dict[str, Any]]:
+        """Triggers of every function (or one), with the URLs of routes and webhooks."""
+        params = {"function": function} if function is not None else {}
+        return _items(self._request("GET", "/v1/triggers", params=params), "triggers")
+
     # -- tenants (admin keys only) ---------------------------------------------------------
 
     def create_tenant(
@@ -281,6 +287,37 @@ class Client:
                 headers={"content-type": "application/json"},
             )
         return InvokeResult(response.status_code, response.headers, response.content)
+
+    def invoke_async(self, name: str, data: object = None, qualifier: str | None = None,
+                     idempotency_key: str | None = None) -> str:
+        """Queue an invocation; its id once Yun stored it durably (see `invocation`)."""
+        target = _seg(name) if qualifier is None else f"{_seg(name)}:{_seg(qualifier)}"
+        headers = {"content-type": "application/json"}
+        if idempotency_key is not None:
+            headers["idempotency-key"] = idempotency_key
+        body = self._request("POST", f"/fn/{target}/async", content=json.dumps(data).encode(),
+                             headers=headers)
+        return str(body["id"])
+
+    def invocation(self, id: str) -> dict[str, Any]:
+        """An async invocation: status, attempts, result, errors."""
+        return self._request("GET", f"/v1/invocations/{_seg(id)}")
+
+    def dead_letters(self, limit: int = 50) -> list[dict[str, Any]]:
+        return _items(self._request("GET", "/v1/dlq", params={"limit": limit}), "dead_letters")
+
+    def dead_letter(self, id: str) -> dict[str, Any]:
+        return self._request("GET", f"/v1/dlq/{_seg(id)}")
+
+    def redrive(self, id: str) -> None:
+        self._request("POST", f"/v1/dlq/{_seg(id)}/redrive")
+
+    def purge_dead_letters(self, id: str | None = None) -> int:
+        """Delete one dead letter, or all of them; how many went."""
+        if id is not None:
+            self._request("DELETE", f"/v1/dlq/{_seg(id)}")
+            return 1
+        return int(self._request("DELETE", "/v1/dlq")["purged"])
 
     # -- flows -----------------------------------------------------------------------------
 
@@ -369,6 +406,11 @@ class Client:
         """Per function version on the node: instances, in-flight, cold starts, memory."""
         return _items(self._request("GET", "/v1/instances"), "pools")
 
+    def queued(self) -> dict[str, int]:
+        """Async jobs waiting or running, per function target."""
+        queued = self._request("GET", "/v1/instances").get("queued", {})
+        return {str(k): int(v) for k, v in queued.items()}
+
     def activation(self, id: str) -> dict[str, Any]:
         return self._request("GET", f"/v1/activations/{_seg(id)}")
 
@@ -386,6 +428,52 @@ class Client:
         if activation is not None:
             params["activation"] = activation
         return _items(self._request("GET", "/v1/logs", params=params), "logs")
+
+    # -- buckets ---------------------------------------------------------------------------
+
+    def create_bucket(self, name: str) -> dict[str, Any]:
+        return self._request("POST", "/v1/buckets", json={"name": name})
+
+    def buckets(self) -> list[dict[str, Any]]:
+        return _items(self._request("GET", "/v1/buckets"), "buckets")
+
+    def bucket(self, name: str) -> dict[str, Any]:
+        return self._request("GET", f"/v1/buckets/{_seg(name)}")
+
+    def delete_bucket(self, name: str, force: bool = False) -> None:
+        params = {"force": "true"} if force else {}
+        self._request("DELETE", f"/v1/buckets/{_seg(name)}", params=params)
+
+    def objects(self, bucket: str, prefix: str = "", delimiter: str = "", limit: int = 1000,
+                token: str | None = None) -> dict[str, Any]:
+        """One page: `objects`, `prefixes` and `next_token` (None on the last page)."""
+        params: dict[str, str | int] = {"prefix": prefix, "delimiter": delimiter,
+                                        "limit": limit}  # fmt: skip
+        if token is not None:
+            params["token"] = token
+        return self._request("GET", f"/v1/buckets/{_seg(bucket)}/objects", params=params)
+
+    def put_object(self, bucket: str, key: str, data: bytes | BinaryIO | Iterable[bytes],
+                   content_type: str | None = None,
+                   metadata: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Upload `data`: bytes, a file opened in binary mode, or chunks (streamed)."""
+        headers = {f"x-yun-meta-{name}": value for name, value in (metadata or {}).items()}
+        if content_type:
+            headers["content-type"] = content_type
+        return self._request("PUT", _object_path(bucket, key), content=data, headers=headers)
+
+    def get_object(self, bucket: str, key: str, into: BinaryIO) -> dict[str, str]:
+        """Stream the object into `into`; returns its headers (etag, content-type, ...)."""
+        with self._errors_mapped(), self._http.stream("GET", _object_path(bucket, key)) as got:
+            if got.status_code >= 400:
+                got.read()
+                raise _error_from(got)
+            for chunk in got.iter_bytes():
+                into.write(chunk)
+            return dict(got.headers)
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        self._request("DELETE", _object_path(bucket, key))
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -425,6 +513,12 @@ def _tenant_param(tenant: str | None) -> dict[str, str]:
 def _seg(value: str) -> str:
     """One URL path segment: a name can never reach a different route."""
     return quote(value, safe="")
+
+
+def _object_path(bucket: str, key: str) -> str:
+    # Checked here as well: a key with '..' parts would otherwise be resolved by the URL.
+    check_key(key)
+    return f"/v1/buckets/{_seg(bucket)}/objects/{quote(key, safe='/')}"
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:

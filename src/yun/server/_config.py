@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from yun.core import InvalidRequest
+from yun.storage import parse_buckets_url
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,12 @@ class Config:
     namespaces: bool = True  # new mount/pid/ipc/uts/net namespaces per function
     memory_reserve_mb: int = 256  # memory an instance start must leave free for the platform
     blanks: int = 2  # sandboxes kept started ahead of demand (cuts cold starts)
+    # Where buckets live: empty for `<data dir>/buckets`, else an S3-compatible store as
+    # s3://BUCKET[/PREFIX]?endpoint=http://HOST:PORT&region=NAME (`yun.storage.S3Buckets`).
+    buckets_url: str = ""
+    max_object_bytes: int = 5 << 30  # one object PUT through /v1/buckets
+    queue_url: str = ""  # async queue: "" = the store's SQLite, postgresql://…, nats://…
+    async_in_flight: int = 256  # async invocations running at once over all functions
 
     def validate(self) -> Config:
         if not 0 < self.port < 65536:
@@ -29,8 +36,19 @@ class Config:
         if self.memory_reserve_mb < 0 or self.blanks < 0:
             raise InvalidRequest(f"memory_reserve_mb and blanks must be 0 or more, were: "
                                  f"{self.memory_reserve_mb}, {self.blanks}")
+        if self.queue_url and not self.queue_url.startswith(_QUEUE_SCHEMES):
+            raise InvalidRequest("queue_url must start with sqlite, postgresql:// or nats://, "
+                                 f"was: {self.queue_url!r}")
+        if self.async_in_flight < 1:
+            raise InvalidRequest(f"async_in_flight must be at least 1, was: "
+                                 f"{self.async_in_flight}")
         if self.queue_depth < 1:
             raise InvalidRequest(f"queue_depth must be at least 1, was: {self.queue_depth}")
+        if self.buckets_url:
+            parse_buckets_url(self.buckets_url)
+        if self.max_object_bytes < 1:
+            raise InvalidRequest(f"max_object_bytes must be positive, was: "
+                                 f"{self.max_object_bytes}")  # fmt: skip
         for name in ("max_wait", "tick_seconds", "drain_seconds"):
             if getattr(self, name) <= 0:
                 raise InvalidRequest(f"{name} must be positive, was: {getattr(self, name)}")
@@ -79,4 +97,5 @@ def _parse(name: str, raw: str) -> object:
     return raw
 
 
+_QUEUE_SCHEMES = ("sqlite", "postgresql", "postgres://", "nats://", "tls://")
 _KIND = {bool: "true or false", int: "an int", float: "a number", Path: "a path", str: "a string"}

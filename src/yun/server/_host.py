@@ -8,9 +8,14 @@ import os
 from collections.abc import Awaitable, Callable
 
 from yun.core import InvalidRequest
-from yun.core.errors import Forbidden
+from yun.core.errors import Forbidden, PayloadTooLarge
 from yun.gateway import InvokeApp
 from yun.node import HostRequest
+from yun.storage import Buckets, ObjectInfo, Origin
+from yun.storage._buckets import DEFAULT_CONTENT_TYPE
+
+# Objects pass through host calls whole, in one frame: larger ones go through the HTTP API.
+MAX_HOST_OBJECT = 32 << 20
 
 MAX_DEPTH = 16  # a chain of functions invoking functions longer than this is a loop
 
@@ -26,6 +31,11 @@ class HostOps:
 
     def register(self, name: str, op: Op) -> None:
         self._ops[name] = op
+
+    def serve_buckets(self, buckets: Buckets) -> None:
+        """`context.buckets` in handlers: the function's own tenant's buckets."""
+        for name, op in _bucket_ops(buckets).items():
+            self.register(name, op)
 
     async def __call__(self, request: HostRequest, body: bytes) -> tuple[object, bytes]:
         op = self._ops.get(request.op)
@@ -54,6 +64,55 @@ class HostOps:
                  "status_code": outcome.status_code, "version": invoked.version.number,
                  "message": outcome.error_message}
         return value, outcome.body
+
+
+def _bucket_ops(buckets: Buckets) -> dict[str, Op]:
+    async def get(request: HostRequest, body: bytes) -> tuple[object, bytes]:
+        bucket, key = _text(request, "bucket"), _text(request, "key")
+        info = await buckets.head(request.tenant, bucket, key)
+        if info.size > MAX_HOST_OBJECT:
+            raise PayloadTooLarge(f"object {bucket}/{key} has {info.size} bytes; context.buckets "
+                                  f"reads at most {MAX_HOST_OBJECT} (use the HTTP API)")
+        info, chunks = await buckets.get(request.tenant, bucket, key)
+        return _info(info), b"".join([chunk async for chunk in chunks])
+
+    async def put(request: HostRequest, body: bytes) -> tuple[object, bytes]:
+        bucket, key = _text(request, "bucket"), _text(request, "key")
+        if len(body) > MAX_HOST_OBJECT:
+            raise PayloadTooLarge(f"object {bucket}/{key} of {len(body)} bytes; context.buckets "
+                                  f"writes at most {MAX_HOST_OBJECT} (use the HTTP API)")
+        content_type = request.args.get("content_type")
+        trigger, depth = request.args.get("trigger"), request.args.get("depth")
+        # The bucket event that started this invocation, carried on so the loop guard sees
+        # a function writing into the bucket that triggers it.
+        origin = (Origin(trigger, depth) if isinstance(trigger, str) and isinstance(depth, int)
+                  else None)
+        info = await buckets.put(request.tenant, bucket, key, body, origin=origin,
+                                 content_type=(content_type if isinstance(content_type, str)
+                                               else DEFAULT_CONTENT_TYPE))
+        return _info(info), b""
+
+    async def delete(request: HostRequest, body: bytes) -> tuple[object, bytes]:
+        info = await buckets.delete(request.tenant, _text(request, "bucket"),
+                                    _text(request, "key"))
+        return _info(info), b""
+
+    async def list_(request: HostRequest, body: bytes) -> tuple[object, bytes]:
+        prefix, limit = request.args.get("prefix") or "", request.args.get("limit") or 1000
+        if not isinstance(prefix, str) or not isinstance(limit, int) or limit < 1:
+            raise InvalidRequest(f"bucket.list needs a text prefix and a positive limit, got "
+                                 f"{prefix!r} and {limit!r}")
+        listing = await buckets.list(request.tenant, _text(request, "bucket"), prefix=prefix,
+                                     limit=min(limit, 1000))
+        return [_info(info) for info in listing.objects], b""
+
+    return {"bucket.get": get, "bucket.put": put, "bucket.delete": delete,
+            "bucket.list": list_}
+
+
+def _info(info: ObjectInfo) -> dict[str, object]:
+    return {"bucket": info.bucket, "key": info.key, "size": info.size, "etag": info.etag,
+            "content_type": info.content_type, "modified": info.modified}
 
 
 def _text(request: HostRequest, name: str) -> str:

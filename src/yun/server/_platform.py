@@ -12,16 +12,37 @@ from pathlib import Path
 from typing import Any
 
 from yun.api import Deployer, create_api
-from yun.core import Version
+from yun.core import Status, Version
 from yun.core.errors import RateLimited
+from yun.events import BucketSource, TriggerManager
 from yun.flows import Runner, RunnerConfig
-from yun.gateway import Deployments, InvokeApp, KeyCache, QuotaBook, Resolver
+from yun.gateway import (
+    ROUTES_PREFIX,
+    WEBHOOKS_PREFIX,
+    Deployments,
+    InvokeApp,
+    KeyCache,
+    QuotaBook,
+    Resolver,
+    RouteApp,
+    WebhookApp,
+)
 from yun.metering import Recorder
 from yun.node import Admission, NodeAgent
+from yun.queue import DispatchConfig, Dispatcher, Queue, Submit, Submitter, open_queue
 from yun.sandbox import ProcessSandbox
 from yun.server._config import Config
 from yun.server._host import HostOps
-from yun.storage import CodeStore, LayerStore
+from yun.storage import (
+    Buckets,
+    CodeStore,
+    LayerStore,
+    LocalBuckets,
+    ObjectEvent,
+    ResultWriter,
+    S3Buckets,
+    parse_bucket_destination,
+)
 from yun.store import DEFAULT_TENANT as DEFAULT_TENANT  # re-exported for `_run`
 from yun.store import ApiKey, NewApiKey, Store, Tenant
 
@@ -58,6 +79,17 @@ class Platform:
         self.flows_config = RunnerConfig.from_env()
         self.flows: Runner | None = None
         self._flows_task: asyncio.Task[None] | None = None
+        self.queue: Queue | None = None
+        # How event sources enter the async path (durable on return); set at start-up.
+        self.submit: Submit | None = None
+        self.dispatcher: Dispatcher | None = None
+        self._dispatch_task: asyncio.Task[None] | None = None
+        self.routes: RouteApp | None = None
+        self._webhooks: WebhookApp | None = None
+        self.triggers: TriggerManager | None = None
+        self._triggers_task: asyncio.Task[None] | None = None
+        self.buckets: Buckets | None = None
+        self.bucket_source: BucketSource | None = None
 
     def _instance_quota(self, tenant: str, memory_mb: int, running: int,
                         running_memory_mb: int) -> RateLimited | None:
@@ -77,6 +109,12 @@ class Platform:
         elif scope["type"] == "http" and scope["path"].startswith("/fn/"):
             assert self._invoke is not None
             await self._invoke(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"].startswith(ROUTES_PREFIX):
+            assert self.routes is not None
+            await self.routes(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"].startswith(WEBHOOKS_PREFIX):
+            assert self._webhooks is not None
+            await self._webhooks(scope, receive, send)
         else:
             await self._api(scope, receive, send)
 
@@ -114,19 +152,56 @@ class Platform:
         # Flows invoke functions through the same path as HTTP callers (quotas, records).
         self.flows = Runner(store, self._invoke, config=self.flows_config,
                             tenant_active=keys.active_tenant)
+        self.queue = queue = await open_queue(self.config.queue_url, self.config.database_url)
+        submitter = Submitter(queue, store)
+        self.submit = self._invoke.submit = submitter
+
+        async def deliver(tenant: str, target: str, record: bytes, dedupe_key: str) -> None:
+            # on_success / on_failure → a bucket (yun://BUCKET/PREFIX) as one JSON object
+            # named after the invocation and condition, or another function (async path).
+            bucket = parse_bucket_destination(target)
+            if bucket is not None and self.buckets is not None:
+                name, prefix = bucket
+                key = f"{prefix}{dedupe_key.replace(':', '-')}.json"
+                await ResultWriter(self.buckets).write_result(tenant, name, key, record)
+                return
+            await submitter(tenant, target, record, "destination", dedupe_key)
+
+        self.dispatcher = Dispatcher(
+            queue, store, self._invoke, resolver.resolve, deliver,
+            DispatchConfig(max_in_flight=self.config.async_in_flight))
+
+        self.routes = RouteApp(keys, self._invoke)
+        invoker = self._invoke
+
+        async def run_now(tenant: str, target: str, body: bytes) -> bool:
+            # JetStream triggers: acked only when the invocation succeeded.
+            return (await invoker.invoke(tenant, target, body)).outcome.status == Status.SUCCESS
+
+        self.triggers = triggers = TriggerManager(store, submitter, run_now,
+                                                  self.routes.set_routes, self.config.url)
+        await triggers.load()
+        self._webhooks = WebhookApp(store, keys, resolver, submitter)
+        # Object events → functions' bucket triggers → the async path.
+        self.bucket_source = bucket_source = BucketSource(submitter)
 
         def on_deployed(tenant: str, version: Version) -> None:
             resolver.invalidate(tenant, version.function)
             self._pin(deployments, tenant, version)
+            triggers.deployed(tenant, version)
+            bucket_source.subscribe(tenant, version.function, version.manifest.triggers)
 
         def on_changed(tenant: str, name: str) -> None:
             resolver.invalidate(tenant, name)
 
         def on_removed(tenant: str, name: str) -> None:
             resolver.invalidate(tenant, name)
+            bucket_source.unsubscribe(tenant, name)
             self.node.drop(f"{tenant}/{name}@")
+            triggers.removed(tenant, name)
 
         async def on_tenant_changed(tenant: Tenant) -> None:
+            triggers.tenant_changed(tenant.name, tenant.disabled)
             if tenant.disabled:
                 self.node.drop(f"{tenant.name}/")  # its instances stop with its keys
             else:
@@ -139,14 +214,20 @@ class Platform:
                 self.admin_key, self._admin_key_id = new.plaintext, new.key.id
 
         self.deployer = Deployer(store, self.code, self.layers, data / "staging", on_deployed,
-                                 quotas=self.quotas)
+                                 quotas=self.quotas, check=triggers.check)
 
         def node_status(tenant: str) -> list[dict[str, object]]:
             return [pool.view() for pool in self.node.status(tenant)]
 
+        self.buckets = await self._open_buckets()
+        self.host.serve_buckets(self.buckets)
         self._api = create_api(store, keys, self.deployer, on_changed, on_removed, node_status,
                                quotas=self.quotas, on_tenant_changed=on_tenant_changed,
-                               on_key_replaced=on_key_replaced, flows=self.flows)
+                               on_key_replaced=on_key_replaced, flows=self.flows,
+                               submitter=submitter, queue_depth=queue.depth_by_target,
+                               triggers=triggers.describe, buckets=self.buckets,
+                               bucket_source=bucket_source,
+                               max_object_bytes=self.config.max_object_bytes)
         node_ready = asyncio.Event()
         self._tasks = [
             asyncio.create_task(self.node.run(node_ready.set), name="node-agent"),
@@ -155,16 +236,35 @@ class Platform:
         await node_ready.wait()
         # After the node is up: resuming re-issues the tasks that were in flight.
         self._flows_task = asyncio.create_task(self.flows.run(), name="flows")
+        self._dispatch_task = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
+        self._triggers_task = asyncio.create_task(triggers.run(), name="triggers")
         for tenant in tenants:
             if not tenant.disabled:
                 await self._pin_tenant(deployments, tenant.name)
         (data / "endpoint").write_text(self.config.url)
+
+    async def _open_buckets(self) -> Buckets:
+        """A folder in the data dir (whose writes emit object events directly), or the
+        S3-compatible store `buckets_url` names (whose events come by its webhook)."""
+        if not self.config.buckets_url:
+            source = self.bucket_source
+
+            async def emit(event: ObjectEvent) -> None:
+                if source is not None:
+                    await source.deliver(event)
+
+            return LocalBuckets(self.config.data_dir / "buckets", on_event=emit)
+        s3 = S3Buckets.from_url(self.config.buckets_url, os.environ)
+        await s3.open()
+        return s3
 
     async def _pin_tenant(self, deployments: Deployments, tenant: str) -> None:
         assert self.store is not None
         for summary in await self.store.list_functions(tenant):
             version = await self.store.latest_version(tenant, summary.name)
             self._pin(deployments, tenant, version)
+            if self.bucket_source is not None:
+                self.bucket_source.subscribe(tenant, version.function, version.manifest.triggers)
 
     def _pin(self, deployments: Deployments, tenant: str, version: Version) -> None:
         """Keep `scale.min` instances of the latest version warm; older versions may idle out."""
@@ -178,6 +278,17 @@ class Platform:
     async def shutdown(self) -> None:
         """Stop instances and the zygote, flush records, close the store (uvicorn has already
         stopped accepting and waited for in-flight requests)."""
+        if self.triggers is not None and self._triggers_task is not None:
+            # First: no new events are submitted while the async path drains.
+            self.triggers.stop()
+            with contextlib.suppress(Exception):
+                await self._triggers_task
+        if self.dispatcher is not None and self._dispatch_task is not None:
+            # Before the node: async invocations in flight finish and their outcomes are
+            # stored; jobs not yet finished keep their leases, which simply run out.
+            self.dispatcher.stop()
+            with contextlib.suppress(Exception):
+                await self._dispatch_task
         if self.flows is not None and self._flows_task is not None:
             # Before the node: invocations in flight finish and their results are stored.
             self.flows.stop()
@@ -190,6 +301,10 @@ class Platform:
             with contextlib.suppress(Exception):
                 await task
         await self.sandbox.stop()
+        if self.queue is not None:
+            await self.queue.close()
+        if self.buckets is not None:
+            await self.buckets.close()
         if self.store is not None:
             await self.store.close()
 

@@ -142,3 +142,34 @@ class FlowTimer:
     execution: str  # uid
     token: str
     fire_at: float  # epoch seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """An async invocation's state: queued → running → succeeded, or back to queued for a
+    retry, or dead (the last attempt failed, or the event grew too old)."""
+
+    id: str
+    tenant: str
+    target: str
+    source: str
+    status: str
+    attempts: int  # attempts started (throttled refusals are not counted)
+    result: bytes | None  # the handler's response body once succeeded
+    errors: list[dict[str, Any]]  # one per failed attempt: attempt, status, type, message, at
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An async invocation that ran out of attempts or age, with what is needed to redrive it."""
+
+    id: str
+    tenant: str
+    target: str
+    source: str
+    body: bytes
+    errors: list[dict[str, Any]]
+    enqueued_at: float
+    dead_at: float

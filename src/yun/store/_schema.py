@@ -104,6 +104,38 @@ aliases = sa.Table(
     ),
 )
 
+cron_ticks = sa.Table(
+    "cron_ticks",
+    metadata,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("function", sa.Text, primary_key=True),
+    sa.Column("schedule", sa.Text, primary_key=True),  # with its time zone
+    sa.Column("last_tick", sa.Double, nullable=False),  # the scheduled time, epoch s
+    sa.ForeignKeyConstraint(
+        ["tenant", "function"],
+        ["functions.tenant", "functions.name"],
+        name="fk_cron_ticks_function",
+        ondelete="CASCADE",
+    ),
+)
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("function", sa.Text, nullable=False),
+    sa.Column("secret_env", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.UniqueConstraint("tenant", "function", "secret_env", name="uq_webhooks_trigger"),
+    sa.ForeignKeyConstraint(
+        ["tenant", "function"],
+        ["functions.tenant", "functions.name"],
+        name="fk_webhooks_function",
+        ondelete="CASCADE",
+    ),
+)
+
 # Activation records and logs outlive their function (billing and audit need them), so
 # they carry no foreign key to `functions`.
 activations = sa.Table(
@@ -235,3 +267,70 @@ flow_timers = sa.Table(
     sa.Column("fire_at", sa.Double, nullable=False),  # epoch seconds
 )
 sa.Index("ix_flow_timers_fire_at", flow_timers.c.fire_at)
+
+# --- async invocation ----------------------------------------------------------------------
+# The SQL queue backends (`yun.queue`) keep their jobs here; the NATS backend keeps them in a
+# JetStream stream. Invocation status and dead letters are in the store whatever the queue.
+
+# One row per job waiting or leased. `due_at` is when it may be taken next: a take moves it
+# to the end of the lease, so an expired lease simply makes the job due again.
+queue_jobs = sa.Table(
+    "queue_jobs",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("enqueued_at", sa.Double, nullable=False),
+    sa.Column("dedupe_key", sa.Text, nullable=True),
+    sa.Column("due_at", sa.Double, nullable=False),
+    sa.Column("deliveries", sa.Integer, nullable=False),
+    # Changed by every take: `done`/`retry` with an older token (a lease that expired and
+    # was taken again) change nothing.
+    sa.Column("token", sa.Text, nullable=True),
+)
+sa.Index("ix_queue_jobs_due_at", queue_jobs.c.due_at)
+sa.Index("ix_queue_jobs_tenant", queue_jobs.c.tenant)
+
+# (tenant, key) → the job accepted under it, until `expires_at`; outlives the job itself.
+queue_dedupe = sa.Table(
+    "queue_dedupe",
+    metadata,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("job_id", sa.Text, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+)
+
+invocations = sa.Table(
+    "invocations",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    # queued, running, succeeded, failed (a destination-less final failure), dead
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("result", sa.LargeBinary, nullable=True),
+    # [{"attempt", "status", "type", "message", "at", "activation_id"}, ...] as JSON text
+    sa.Column("errors", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+sa.Index("ix_invocations_tenant_created", invocations.c.tenant, invocations.c.created_at)
+
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # the invocation id
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("errors", sa.Text, nullable=False),
+    sa.Column("enqueued_at", sa.Double, nullable=False),
+    sa.Column("dead_at", sa.Double, nullable=False),
+)
+sa.Index("ix_dead_letters_tenant_dead_at", dead_letters.c.tenant, dead_letters.c.dead_at)

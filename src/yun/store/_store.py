@@ -18,15 +18,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yun.core.errors import Conflict, InvalidRequest, PlatformError
 from yun.core.types import ActivationRecord, Alias, Manifest, Version
-from yun.store import _activations, _aliases, _flows, _keys, _migrate, _tenants, _versions
+from yun.store import (
+    _activations,
+    _aliases,
+    _flows,
+    _invocations,
+    _keys,
+    _migrate,
+    _tenants,
+    _triggers,
+    _versions,
+)
 from yun.store._engine import WRITE, create_engine
 from yun.store._models import (
     ApiKey,
+    DeadLetter,
     ExecutionWrite,
     Flow,
     FlowExecution,
     FlowTimer,
     FunctionSummary,
+    Invocation,
     LogLine,
     NewApiKey,
     Tenant,
@@ -223,6 +235,27 @@ class Store:
         """Remove the function, its versions and aliases; activation records and logs stay."""
         await self._write(lambda c: _versions.delete_function(c, tenant, function))
 
+    # -- trigger state --------------------------------------------------------------------
+
+    async def last_cron_tick(self, tenant: str, function: str, schedule: str) -> float | None:
+        """The scheduled time (epoch s) of the last tick fired for `schedule`, or None."""
+        return await self._read(lambda c: _triggers.last_tick(c, tenant, function, schedule))
+
+    async def set_cron_tick(self, tenant: str, function: str, schedule: str,
+                            tick: float) -> None:
+        """Record `tick` as fired (never moving back). NotFound if the function is gone."""
+        await self._write(lambda c: _triggers.set_tick(c, tenant, function, schedule, tick))
+
+    async def ensure_webhook(self, tenant: str, function: str, secret_env: str) -> str:
+        """The id in the webhook trigger's URL, stable across deploys of the function."""
+        now = self._now()
+        return await self._write(
+            lambda c: _triggers.ensure_webhook(c, tenant, function, secret_env, now))
+
+    async def find_webhook(self, hook: str) -> tuple[str, str, str] | None:
+        """(tenant, function, secret_env) of a webhook id, or None if there is none."""
+        return await self._read(lambda c: _triggers.find_webhook(c, hook))
+
     # -- aliases --------------------------------------------------------------------------
 
     async def set_alias(self, tenant: str, alias: Alias) -> Alias:
@@ -371,3 +404,58 @@ class Store:
     async def delete_flow_timers(self, uid: str, tokens: Sequence[str]) -> None:
         """Drop timers of an execution that no longer waits for them (it has ended)."""
         await self._write(lambda c: _flows.delete_timers(c, uid, tokens))
+
+    # -- async invocations and dead letters -------------------------------------------------
+
+    async def invocation_queued(self, id: str, tenant: str, target: str, source: str) -> None:
+        """Record an accepted async invocation (kept as it is if already recorded)."""
+        now = self._now()
+        await self._write(lambda c: _invocations.queued(c, id, tenant, target, source, now))
+
+    async def begin_attempt(self, id: str, tenant: str, target: str, source: str) -> Invocation:
+        """Mark it running and count the attempt; the row is made if the submitter died
+        between queueing the job and recording it."""
+        now = self._now()
+        return await self._write(
+            lambda c: _invocations.begin_attempt(c, id, tenant, target, source, now))
+
+    async def attempt_throttled(self, id: str) -> None:
+        """Un-count an attempt that was refused (quota, full buffers) before it ran."""
+        now = self._now()
+        await self._write(lambda c: _invocations.throttled(c, id, now))
+
+    async def attempt_failed(self, id: str, error: dict[str, Any], status: str) -> Invocation:
+        """Append the attempt's error and set the status ("queued" when it will retry)."""
+        now = self._now()
+        return await self._write(lambda c: _invocations.failed(c, id, error, status, now))
+
+    async def invocation_succeeded(self, id: str, result: bytes) -> None:
+        now = self._now()
+        await self._write(lambda c: _invocations.succeeded(c, id, result, now))
+
+    async def invocation_dead(self, letter: DeadLetter) -> None:
+        """Status `dead` and the dead letter, together."""
+        await self._write(lambda c: _invocations.dead(c, letter))
+
+    async def get_invocation(self, tenant: str, id: str) -> Invocation:
+        return await self._read(lambda c: _invocations.get(c, tenant, id))
+
+    async def list_dead_letters(self, tenant: str, limit: int = 50) -> list[DeadLetter]:
+        """Newest first."""
+        return await self._read(lambda c: _invocations.list_dead(c, tenant, limit))
+
+    async def get_dead_letter(self, tenant: str, id: str) -> DeadLetter:
+        return await self._read(lambda c: _invocations.get_dead(c, tenant, id))
+
+    async def requeue_dead_letter(self, tenant: str, id: str) -> DeadLetter:
+        """Reset the invocation to queued with no attempts and return its letter (NotFound
+        if none); put the job back, then `drop_dead_letter` it."""
+        now = self._now()
+        return await self._write(lambda c: _invocations.requeued(c, tenant, id, now))
+
+    async def drop_dead_letter(self, letter: DeadLetter) -> None:
+        await self._write(lambda c: _invocations.drop_letter(c, letter))
+
+    async def purge_dead_letters(self, tenant: str, id: str | None = None) -> int:
+        """Delete one letter (NotFound if absent) or all of the tenant's; how many went."""
+        return await self._write(lambda c: _invocations.purge(c, tenant, id))

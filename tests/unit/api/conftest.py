@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from yun.api import Deployer, create_api
+from yun.events import BucketSource
 from yun.gateway import KeyCache, QuotaBook
-from yun.storage import CodeStore, LayerStore, pack
+from yun.storage import CodeStore, LayerStore, LocalBuckets, ObjectEvent, pack
 from yun.store import ApiKey, NewApiKey, Store, Tenant
 
 
@@ -25,7 +26,10 @@ class Api:
     transport: httpx.ASGITransport
     admin: str
     tmp: Path
+    buckets: LocalBuckets
     events: list[tuple[str, str]] = field(default_factory=list)
+    bucket_events: list[ObjectEvent] = field(default_factory=list)
+    source: BucketSource = field(default_factory=lambda: BucketSource(_no_submit))
 
     def client(self, key: str | None) -> httpx.AsyncClient:
         headers = {"authorization": f"Bearer {key}"} if key else {}
@@ -51,6 +55,11 @@ class Api:
             return str(key.json()["key"])
 
 
+async def _no_submit(_tenant: str, _target: str, _body: bytes, _source: str,
+                     _dedupe: str | None) -> str:
+    return "inv"
+
+
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'yun.db'}")
@@ -68,10 +77,19 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     def on_key_replaced(old: ApiKey, new: NewApiKey) -> None:
         holder[0].events.append(("rotated", f"{old.id}->{new.key.id}"))
 
+    async def on_bucket_event(event: ObjectEvent) -> None:
+        holder[0].bucket_events.append(event)
+        await holder[0].source.deliver(event)
+
+    # Objects past 1 MiB are refused here, so the limit is cheap to test.
+    buckets = LocalBuckets(tmp_path / "buckets", on_event=on_bucket_event)
+    source = BucketSource(_no_submit)
     app = create_api(store, keys, deployer, lambda _t, _n: None, lambda _t, _n: None,
                      lambda _t: [], quotas=quotas, on_tenant_changed=on_tenant_changed,
-                     on_key_replaced=on_key_replaced)  # fmt: skip
-    holder.append(Api(store, keys, quotas, httpx.ASGITransport(app=app), admin, tmp_path))
+                     on_key_replaced=on_key_replaced, buckets=buckets,
+                     max_object_bytes=1 << 20, bucket_source=source)  # fmt: skip
+    holder.append(Api(store, keys, quotas, httpx.ASGITransport(app=app), admin, tmp_path,
+                      buckets, source=source))
     try:
         yield holder[0]
     finally:

@@ -18,7 +18,7 @@ from yun.core.manifest import (
     manifest_from_dict,
     manifest_to_dict,
 )
-from yun.core.types import Manifest, Network, ScaleSpec
+from yun.core.types import AsyncSpec, Manifest, Network, ScaleSpec
 
 FULL = """\
 name: hello
@@ -102,9 +102,38 @@ def test_env_booleans_and_numbers_keep_the_text_as_written() -> None:
     assert m.env == {"A": "true", "B": "1.10", "C": "010", "D": "2024-01-01", "E": "7"}
 
 
-def test_triggers_and_async_are_accepted_but_not_stored() -> None:
-    m = load_manifest(yaml_with("triggers: [{cron: '* * * * *'}]\nasync: {retries: 2}"))
+def test_async_is_accepted_but_not_stored() -> None:
+    m = load_manifest(yaml_with("async: {retries: 2}"))
     assert m == Manifest(name="hello", handler="main:handle")
+
+
+def test_async_settings_are_parsed_with_durations_and_destinations() -> None:
+    m = load_manifest(yaml_with(
+        "async:\n  retries: 0\n  max_age: 10m\n  on_success: audit\n  on_failure: alarm:live"))
+    assert m.async_ == AsyncSpec(retries=0, max_age=600.0, on_success="audit",
+                                 on_failure="alarm:live")
+
+
+def test_async_settings_survive_the_stored_dict_and_defaults_are_not_stored() -> None:
+    m = load_manifest(yaml_with("async: {retries: 1, on_failure: alarm}"))
+    assert manifest_from_dict(json.loads(json.dumps(manifest_to_dict(m)))) == m
+    assert "async" not in manifest_to_dict(Manifest(name="hello", handler="main:handle"))
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("async: {retries: 11}", "async.retries must be 0..10, was: 11 (yun.yaml line 3)"),
+    ("async: {max_age: 7h}", "async.max_age must be 60s..6h, was: '7h' (yun.yaml line 3)"),
+    ("async:\n  on_success: Bad_Name",
+     "async.on_success must be a function name, optionally with :alias or :version, "
+     "was: 'Bad_Name' (yun.yaml line 4)"),
+])
+def test_bad_async_settings_name_the_key_value_and_line(written: str, expected: str) -> None:
+    assert error_of(yaml_with(written)) == expected
+
+
+def test_unknown_async_key_is_named() -> None:
+    assert error_of(yaml_with("async:\n  retry: 2")).startswith(
+        "unknown key 'retry' in async (yun.yaml line 4); did you mean 'retries'?")
 
 
 # --- yun.yaml: what is rejected, and how it is reported ------------------------------------

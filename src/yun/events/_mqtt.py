@@ -1,0 +1,206 @@
+"""The MQTT source: one connection per (tenant, broker) serves every function of the tenant
+subscribed there; each message goes to every function whose topic filter matches.
+
+At-least-once for QoS 1: the session is persistent (fixed client id, clean_session off) and a
+message is acknowledged only after `Submit` returned for every function it went to. A crash
+before the ack makes the broker send it again; its dedupe key lets the queue drop the copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import aiomqtt
+import paho.mqtt.client as paho_mqtt
+
+from yun.core import YunError
+from yun.core.types import MqttTrigger
+from yun.events._batch import Batcher
+from yun.events._cloudevents import new_event
+from yun.events._source import source_uri
+from yun.queue import Submit
+
+log = logging.getLogger("yun.events")
+
+BUFFER = 1000  # messages read from the socket but not yet submitted, at most
+RECONNECT = (0.5, 10.0)  # seconds: first and longest wait before reconnecting
+
+
+def topic_matches(pattern: str, topic: str) -> bool:
+    """MQTT filter matching: `+` is one level, `#` the rest (and the parent level itself)."""
+    want, have = pattern.split("/"), topic.split("/")
+    if topic.startswith("$") and want[0] in ("+", "#"):
+        return False  # wildcards never match $SYS and other broker topics
+    for i, level in enumerate(want):
+        if level == "#":
+            return True
+        if i >= len(have) or (level != "+" and level != have[i]):
+            return False
+    return len(want) == len(have)
+
+
+def device_of(pattern: str, topic: str) -> str | None:
+    """The topic level under the filter's first `+`: the device id in `devices/+/telemetry`."""
+    for level, value in zip(pattern.split("/"), topic.split("/"), strict=False):
+        if level == "+":
+            return value
+    return None
+
+
+@dataclass
+class _Delivery:
+    """A message read from the broker; acknowledged when every function it went to has it."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    mid: int
+    ack: Callable[[], object]
+    waiting: int = 0
+    key: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Packet ids repeat once acknowledged; with the topic and the payload's hash the key
+        # names this message, and a broker's redelivery of it produces the same key.
+        digest = hashlib.sha256(self.payload).hexdigest()[:24]
+        self.key = f"{self.topic}:{self.mid}:{digest}"
+
+    def done(self) -> None:
+        self.waiting -= 1
+        if self.waiting == 0 and self.qos > 0:
+            self.ack()
+
+
+def _payload(payload: bytes) -> dict[str, object]:
+    try:
+        return {"payload": json.loads(payload)}
+    except ValueError:
+        pass
+    try:
+        return {"payload": payload.decode()}
+    except UnicodeDecodeError:
+        return {"payload_base64": base64.b64encode(payload).decode()}
+
+
+class MqttSource:
+    def __init__(self, submit: Submit, tenant: str, broker: str,
+                 subscriptions: Sequence[tuple[str, MqttTrigger]]) -> None:
+        self.submit = submit
+        self.tenant = tenant
+        self.broker = broker
+        self.subscriptions = list(subscriptions)
+        url = urlsplit(broker)
+        self.host, self.port = url.hostname or "127.0.0.1", url.port or 1883
+        self.username, self.password = url.username, url.password
+        # Stable per (tenant, broker, filters): the broker keeps this session's unacked QoS 1
+        # messages across our restarts and sends them again.
+        ident = "|".join(sorted(f"{f}:{t.topic}:{t.qos}" for f, t in self.subscriptions))
+        self.client_id = "yun-" + hashlib.sha256(
+            f"{tenant}|{broker}|{ident}".encode()).hexdigest()[:20]
+        self._batchers = {f: Batcher[_Delivery](t.batch) for f, t in self.subscriptions}
+
+    async def run(self) -> None:
+        """Until cancelled; reconnects with backoff after the broker goes away."""
+        wait = RECONNECT[0]
+        while True:
+            try:
+                await self._session()
+            except* (aiomqtt.MqttError, OSError, YunError) as group:
+                log.warning("mqtt %s (tenant %s): %s; reconnecting in %.1fs", self.broker,
+                            self.tenant, group.exceptions[0], wait)
+            # Unacked messages come again on the new session; drop the partial batches.
+            for batcher in self._batchers.values():
+                batcher.take()
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, RECONNECT[1])
+
+    async def _session(self) -> None:
+        durable = any(t.qos > 0 for _, t in self.subscriptions)
+        async with aiomqtt.Client(
+                self.host, self.port, identifier=self.client_id, username=self.username,
+                password=self.password, clean_session=not durable,
+                max_queued_incoming_messages=BUFFER, timeout=10) as client:
+            paho = client._client
+            paho.manual_ack_set(True)  # ack after Submit, not on receipt
+            filters: dict[str, int] = {}
+            for _, trigger in self.subscriptions:
+                filters[trigger.topic] = max(filters.get(trigger.topic, 0), trigger.qos)
+            for topic, qos in sorted(filters.items()):
+                await client.subscribe(topic, qos=qos)
+            log.info("mqtt %s (tenant %s): subscribed to %s", self.broker, self.tenant,
+                     ", ".join(sorted(filters)))
+            # A reader task moves messages into our own bounded queue: waiting on that with a
+            # timeout is safe, whereas cancelling aiomqtt's iterator can drop a message.
+            inbox: asyncio.Queue[aiomqtt.Message] = asyncio.Queue(BUFFER)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(_read(client, inbox))
+                await self._process(inbox, paho)
+
+    async def _process(self, inbox: asyncio.Queue[aiomqtt.Message],
+                       paho: paho_mqtt.Client) -> None:
+        while True:
+            deadline = min((d for b in self._batchers.values()
+                            if (d := b.deadline()) is not None), default=None)
+            timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            message = None
+            with contextlib.suppress(TimeoutError):
+                message = await asyncio.wait_for(inbox.get(), timeout)
+            if message is not None:
+                await self._receive(message, paho)
+            await self._flush_due()
+
+    async def _receive(self, message: aiomqtt.Message, paho: paho_mqtt.Client) -> None:
+        payload = message.payload if isinstance(message.payload, bytes) else str(
+            message.payload).encode()
+        topic, mid, qos = message.topic.value, message.mid, message.qos
+        delivery = _Delivery(topic, payload, qos, mid, lambda: paho.ack(mid, qos))
+        targets = [f for f, t in self.subscriptions if topic_matches(t.topic, topic)]
+        delivery.waiting = len(targets)
+        if not targets:
+            delivery.waiting = 1
+            delivery.done()
+        for function in targets:
+            full = self._batchers[function].add(delivery, time.monotonic())
+            if full is not None:
+                await self._send(function, full)
+
+    async def _flush_due(self) -> None:
+        now = time.monotonic()
+        for function, batcher in self._batchers.items():
+            due = batcher.due(now)
+            if due:
+                await self._send(function, due)
+
+    async def _send(self, function: str, batch: list[_Delivery]) -> None:
+        trigger = dict(self.subscriptions)[function]
+        items = [{"topic": d.topic, "device": device_of(trigger.topic, d.topic), "qos": d.qos,
+                  **_payload(d.payload)} for d in batch]
+        source = source_uri(self.tenant, "mqtt", function)
+        if trigger.batch is None:
+            (one,) = batch
+            event = new_event(source, "yun.mqtt.message", items[0], subject=one.topic,
+                              id=hashlib.sha256(one.key.encode()).hexdigest()[:32])
+        else:
+            joined = "\n".join(d.key for d in batch).encode()
+            event = new_event(source, "yun.mqtt.batch", {"messages": items},
+                              subject=trigger.topic, id=hashlib.sha256(joined).hexdigest()[:32])
+        dedupe = f"mqtt:{function}:{event.id}" if any(d.qos > 0 for d in batch) else None
+        # Until Submit returns nothing is acknowledged: if it raises, the session ends and
+        # the broker redelivers.
+        await self.submit(self.tenant, function, event.to_json(), "mqtt", dedupe)
+        for delivery in batch:
+            delivery.done()
+
+
+async def _read(client: aiomqtt.Client, inbox: asyncio.Queue[aiomqtt.Message]) -> None:
+    async for message in client.messages:
+        await inbox.put(message)

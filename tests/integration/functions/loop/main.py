@@ -1,0 +1,3 @@
+def handle(event, context):
+    print("saw", event["subject"])
+    return {"saw": event["subject"]}

@@ -1,0 +1,2 @@
+def handle(event, context):
+    raise ValueError(f"cannot digest {event!r}")

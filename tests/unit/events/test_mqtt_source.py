@@ -1,0 +1,98 @@
+"""The MQTT source against the machine's Mosquitto (127.0.0.1:1883), a unique topic per test."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import aiomqtt
+import pytest
+from events_recording import RecordingSubmit
+
+from yun.core import PlatformError
+from yun.core.types import Batch, MqttTrigger
+from yun.events import MqttSource
+
+BROKER = "mqtt://127.0.0.1:1883"
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"yun-test/{uuid.uuid4().hex[:12]}"
+
+
+@contextlib.asynccontextmanager
+async def running(source: MqttSource) -> AsyncIterator[None]:
+    task = asyncio.create_task(source.run())
+    try:
+        await asyncio.sleep(0.5)  # connected and subscribed
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def publish(topic: str, payloads: list[bytes], qos: int = 1) -> None:
+    async with aiomqtt.Client("127.0.0.1", 1883) as client:
+        for payload in payloads:
+            await client.publish(topic, payload, qos=qos)
+
+
+async def until(condition: object, seconds: float = 10.0) -> None:
+    async with asyncio.timeout(seconds):
+        while not condition():  # type: ignore[operator]
+            await asyncio.sleep(0.05)
+
+
+async def test_each_message_reaches_the_function_with_its_device_id(prefix: str) -> None:
+    submit = RecordingSubmit()
+    trigger = MqttTrigger(BROKER, f"{prefix}/devices/+/telemetry", qos=1)
+    async with running(MqttSource(submit, "acme", BROKER, [("ingest", trigger)])):
+        await publish(f"{prefix}/devices/d1/telemetry", [b'{"t": 1}', b"plain", b"\xff"])
+        await until(lambda: len(submit.calls) == 3)
+    events = [json.loads(c.body) for c in submit.calls]
+    assert [e["data"]["device"] for e in events] == ["d1", "d1", "d1"]
+    assert events[0]["data"]["payload"] == {"t": 1}
+    assert events[1]["data"]["payload"] == "plain"
+    assert events[2]["data"]["payload_base64"] == "/w=="
+    assert events[0]["type"] == "yun.mqtt.message" and events[0]["specversion"] == "1.0"
+    assert all(c.dedupe_key and c.dedupe_key.startswith("mqtt:ingest:") for c in submit.calls)
+    assert len({c.dedupe_key for c in submit.calls}) == 3
+
+
+async def test_one_connection_serves_every_function_whose_filter_matches(prefix: str) -> None:
+    submit = RecordingSubmit()
+    subs = [("all", MqttTrigger(BROKER, f"{prefix}/#")),
+            ("temps", MqttTrigger(BROKER, f"{prefix}/+/temp"))]
+    async with running(MqttSource(submit, "acme", BROKER, subs)):
+        await publish(f"{prefix}/d1/temp", [b"1"], qos=0)
+        await publish(f"{prefix}/d1/door", [b"2"], qos=0)
+        await until(lambda: len(submit.calls) == 3)
+    assert sorted(c.target for c in submit.calls) == ["all", "all", "temps"]
+    assert all(c.dedupe_key is None for c in submit.calls)  # QoS 0: never redelivered
+
+
+async def test_messages_are_batched_by_size_then_by_window(prefix: str) -> None:
+    submit = RecordingSubmit()
+    trigger = MqttTrigger(BROKER, f"{prefix}/t", qos=0, batch=Batch(size=3, window=0.3))
+    async with running(MqttSource(submit, "acme", BROKER, [("agg", trigger)])):
+        await publish(f"{prefix}/t", [str(i).encode() for i in range(7)], qos=0)
+        await until(lambda: len(submit.calls) == 3)
+    batches = [json.loads(c.body)["data"]["messages"] for c in submit.calls]
+    assert [[m["payload"] for m in b] for b in batches] == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+async def test_a_qos1_message_is_redelivered_when_submit_failed(prefix: str) -> None:
+    submit = RecordingSubmit(fail=PlatformError("queue down"))
+    trigger = MqttTrigger(BROKER, f"{prefix}/t", qos=1)
+    source = MqttSource(submit, "acme", BROKER, [("f", trigger)])
+    async with running(source):
+        await publish(f"{prefix}/t", [b"important"])
+        await asyncio.sleep(0.3)  # the failed attempt ended the session, unacknowledged
+        submit.fail = None
+        await until(lambda: len(submit.calls) == 1)
+    assert json.loads(submit.calls[0].body)["data"]["payload"] == "important"
