@@ -2,3 +2,7 @@
 
 Imports only the standard library, msgspec and `yun.protocol`; never the rest of Yun.
 """
+
+from yun.runtime._host import HostError, NotFound
+
+__all__ = ["HostError", "NotFound"]
