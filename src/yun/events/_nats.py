@@ -34,6 +34,8 @@ Run = Callable[[str, str, bytes], Awaitable[bool]]
 
 FETCH = 10  # JetStream messages pulled at once
 RETRY = 2.0  # seconds before reconnecting, re-binding a consumer, or redelivering a failure
+ACK_WAIT = 30.0  # seconds JetStream waits for an ack (or a progress signal) before redelivery
+PROGRESS = 10.0  # seconds between "still working" signals to JetStream
 
 
 def _event(tenant: str, function: str, msg: Msg, id: str | None) -> CloudEvent:
@@ -98,7 +100,8 @@ class NatsSource:
             try:
                 sub = await js.pull_subscribe(trigger.subject, durable=durable,
                                               stream=trigger.stream,
-                                              config=ConsumerConfig(max_deliver=5))
+                                              config=ConsumerConfig(max_deliver=5,
+                                                                    ack_wait=ACK_WAIT))
                 break
             except nats.errors.Error as exc:
                 log.warning("nats %s: cannot bind consumer %s on stream %s: %s; retrying",
@@ -118,7 +121,8 @@ class NatsSource:
                 event = _event(self.tenant, function, msg,
                                f"{meta.stream}:{meta.sequence.stream}")
                 try:
-                    ok = await self.run_now(self.tenant, function, event.to_json())
+                    ok = await _working(msg, self.run_now(self.tenant, function,
+                                                          event.to_json()))
                 except YunError as exc:
                     log.warning("nats %s: invoking %s failed: %s", self.url, function, exc)
                     ok = False
@@ -126,3 +130,18 @@ class NatsSource:
                     await msg.ack()
                 else:
                     await msg.nak(delay=RETRY)
+
+
+async def _working(msg: Msg, invocation: Awaitable[bool]) -> bool:
+    """Await the invocation, telling JetStream every `PROGRESS` seconds that the message is
+    still being worked on: a function may run longer than the consumer's ack wait,
+    and without this JetStream would deliver the message again meanwhile."""
+    task = asyncio.ensure_future(invocation)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=PROGRESS)
+            if done:
+                return task.result()
+            await msg.in_progress()
+    finally:
+        task.cancel()
