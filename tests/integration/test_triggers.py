@@ -166,3 +166,18 @@ def test_mqtt_and_nats_messages_reach_their_functions_as_cloudevents(
         ("devices", "mqtt"), ("orders", "nats")]
     shown = yun.cli("trigger", "ls")
     assert shown.returncode == 0 and "mqtt" in shown.stdout and "nats" in shown.stdout
+
+
+def test_another_tenants_key_gets_404_on_a_keyed_route_and_its_listing(
+        yun: Yun, tmp_path: Path) -> None:
+    yun.deploy(make(tmp_path, "secret", '- http: {path: "/books/{id}", methods: [GET]}\n'))
+    assert yun.cli("tenant", "create", "other-corp").returncode == 0
+    made = yun.cli("key", "create", "--tenant", "other-corp", "--name", "main")
+    other = {"Authorization": f"Bearer {made.stdout.strip()}"}
+    with httpx.Client(base_url=yun.url, timeout=30, headers=other) as http:
+        refused = http.get("/r/default/books/1")
+        missing = http.get("/r/default/nothing/here")
+        assert refused.status_code == missing.status_code == 404
+        assert refused.json()["error"]["message"] == "no route GET /books/1"
+        assert http.get("/v1/triggers").json()["triggers"] == []
+        assert http.get("/v1/triggers", params={"function": "secret"}).status_code == 404
