@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
+
+import aiomqtt
 
 from yun.core import Clock, Manifest, NotFound, Version
 from yun.core._triggers import trigger_to_dict
@@ -26,7 +29,7 @@ from yun.core.types import (
     WebhookTrigger,
 )
 from yun.events._cron import CronSource
-from yun.events._mqtt import MqttSource
+from yun.events._mqtt import MqttSource, end_session
 from yun.events._nats import NatsSource, Run
 from yun.events._routes import RouteTable
 from yun.queue import Submit
@@ -52,6 +55,9 @@ class TriggerManager:
         self._functions: dict[str, dict[str, tuple[Trigger, ...]]] = {}
         self._disabled: set[str] = set()
         self._sources: dict[_Key, asyncio.Task[None]] = {}
+        # The filters each (tenant, broker) session was last subscribed to: a new source
+        # unsubscribes the ones no function wants any more.
+        self._filters: dict[tuple[str, str], set[str]] = {}
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -156,31 +162,56 @@ class TriggerManager:
                     with contextlib.suppress(NotFound):
                         await self.store.ensure_webhook(tenant, name, t.secret_env)
         await self._cancel([k for k in self._sources if k[1] == tenant and k not in wanted])
+        brokers = {str(k[2]) for k in wanted if k[0] == "mqtt"}
+        for session in [s for s in self._filters if s[0] == tenant and s[1] not in brokers]:
+            del self._filters[session]
+            try:
+                await asyncio.wait_for(end_session(*session), RESTART)
+            except (aiomqtt.MqttError, OSError, TimeoutError) as exc:
+                log.warning("mqtt %s (tenant %s): could not end the session: %s", session[1],
+                            tenant, exc)
         for key, make in wanted.items():
             if key not in self._sources:
                 self._sources[key] = asyncio.create_task(self._guard(key, make),
                                                          name=f"trigger {key[0]} {tenant}")
 
     def _wanted(self, tenant: str) -> dict[_Key, Callable[[], Coroutine[Any, Any, None]]]:
+        """The tenant's sources by identity, each with what starts it (called only for a
+        source that is not running yet)."""
         wanted: dict[_Key, Callable[[], Coroutine[Any, Any, None]]] = {}
         mqtt: dict[str, list[tuple[str, MqttTrigger]]] = {}
         nats: dict[str, list[tuple[str, NatsTrigger]]] = {}
         for name, triggers in sorted(self._functions.get(tenant, {}).items()):
             for t in triggers:
                 if isinstance(t, CronTrigger):
-                    cron = CronSource(self.store, self.submit, tenant, name, t, clock=self.clock)
-                    wanted[("cron", tenant, name, t)] = cron.run
+                    wanted[("cron", tenant, name, t)] = functools.partial(
+                        self._cron, tenant, name, t)
                 elif isinstance(t, MqttTrigger):
                     mqtt.setdefault(t.broker, []).append((name, t))
                 elif isinstance(t, NatsTrigger):
                     nats.setdefault(t.url, []).append((name, t))
         for broker, subs in mqtt.items():
-            source = MqttSource(self.submit, tenant, broker, subs)
-            wanted[("mqtt", tenant, broker, _frozen(subs))] = source.run
+            wanted[("mqtt", tenant, broker, _frozen(subs))] = functools.partial(
+                self._mqtt, tenant, broker, subs)
         for url, nsubs in nats.items():
-            nsource = NatsSource(self.submit, self.run_now, tenant, url, nsubs)
-            wanted[("nats", tenant, url, _frozen(nsubs))] = nsource.run
+            wanted[("nats", tenant, url, _frozen(nsubs))] = functools.partial(
+                self._nats, tenant, url, nsubs)
         return wanted
+
+    def _cron(self, tenant: str, function: str, trigger: CronTrigger) -> Coroutine[Any, Any, None]:
+        return CronSource(self.store, self.submit, tenant, function, trigger,
+                          clock=self.clock).run()
+
+    def _nats(self, tenant: str, url: str,
+              subs: list[tuple[str, NatsTrigger]]) -> Coroutine[Any, Any, None]:
+        return NatsSource(self.submit, self.run_now, tenant, url, subs).run()
+
+    def _mqtt(self, tenant: str, broker: str,
+              subs: list[tuple[str, MqttTrigger]]) -> Coroutine[Any, Any, None]:
+        previous = self._filters.get((tenant, broker), set())
+        source = MqttSource(self.submit, tenant, broker, subs, forget=previous)
+        self._filters[(tenant, broker)] = set(source.filters)
+        return source.run()
 
     async def _guard(self, key: _Key, make: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Sources retry their own failures; this catches a bug escaping one, so it restarts

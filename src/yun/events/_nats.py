@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -49,6 +50,13 @@ def _event(tenant: str, function: str, msg: Msg, id: str | None) -> CloudEvent:
             data["payload_base64"] = base64.b64encode(msg.data).decode()
     return new_event(source_uri(tenant, "nats", function), "yun.nats.message", data,
                      subject=msg.subject, id=id)
+
+
+def default_consumer(tenant: str, function: str, trigger: NatsTrigger) -> str:
+    """`yun-<tenant>-<function>-<hash of stream and subject>`: stable across restarts, and
+    distinct for each JetStream trigger of a function."""
+    digest = hashlib.sha256(f"{trigger.stream}|{trigger.subject}".encode()).hexdigest()[:8]
+    return f"yun-{tenant}-{function}-{digest}"
 
 
 class NatsSource:
@@ -95,7 +103,7 @@ class NatsSource:
 
     async def _jetstream(self, nc: Nats, function: str, trigger: NatsTrigger) -> None:
         js = nc.jetstream()
-        durable = trigger.consumer or f"yun-{self.tenant}-{function}"
+        durable = trigger.consumer or default_consumer(self.tenant, function, trigger)
         while True:
             try:
                 sub = await js.pull_subscribe(trigger.subject, durable=durable,

@@ -14,6 +14,7 @@ from events_recording import RecordingSubmit
 
 from yun.core.types import NatsTrigger
 from yun.events import NatsSource
+from yun.events._nats import default_consumer
 
 URL = "nats://127.0.0.1:4222"
 
@@ -88,7 +89,7 @@ async def test_jetstream_messages_are_acked_only_after_the_invocation_succeeded(
     async with running(source):
         await until(lambda: len(runs) == 2)
         await asyncio.sleep(0.3)
-    info = await js.consumer_info(name, "yun-acme-orders")
+    info = await js.consumer_info(name, default_consumer("acme", "orders", trigger))
     await nc.close()
     assert runs[0]["id"] == runs[1]["id"] == f"{name}:1"  # the same message, redelivered
     assert info.num_ack_pending == 0 and info.num_pending == 0
