@@ -14,6 +14,7 @@ from typing import Any
 import aiomqtt
 import httpx
 import nats
+import pytest
 from yun_harness import Yun
 
 from yun.events._webhook import sign
@@ -181,3 +182,17 @@ def test_another_tenants_key_gets_404_on_a_keyed_route_and_its_listing(
         assert refused.json()["error"]["message"] == "no route GET /books/1"
         assert http.get("/v1/triggers").json()["triggers"] == []
         assert http.get("/v1/triggers", params={"function": "secret"}).status_code == 404
+
+
+@pytest.mark.soak
+def test_a_cron_trigger_fires_each_minute_once_across_a_restart(yun: Yun, tmp_path: Path) -> None:
+    """Real time: about three minutes. The fast version of this is tests/reliability."""
+    yun.deploy(make(tmp_path, "ticker", '- cron: "* * * * *"\n'))
+    with yun.http() as http:
+        (first,) = events_logged(http, "ticker", 1, timeout=75)
+    yun.stop()
+    yun.start()
+    with yun.http() as http:
+        events = events_logged(http, "ticker", 2, timeout=75)
+    times = [e["data"]["scheduled_time"] for e in events]
+    assert first["type"] == "yun.cron.tick" and len(times) == len(set(times)) >= 2
