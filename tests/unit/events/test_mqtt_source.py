@@ -148,3 +148,17 @@ async def test_ending_the_session_stops_the_broker_keeping_messages(prefix: str)
         await until(lambda: len(submit.calls) == 1)
         await asyncio.sleep(0.3)
     assert [json.loads(c.body)["data"]["payload"] for c in submit.calls] == ["after"]
+
+
+async def test_qos1_batches_do_not_wait_out_their_window_when_the_broker_stalls(
+        prefix: str) -> None:
+    """Mosquitto sends at most 20 unacknowledged QoS 1 messages; batches ack only when sent,
+    so a batch that waited for its window would cap throughput at 20 per window."""
+    submit = RecordingSubmit()
+    trigger = MqttTrigger(BROKER, f"{prefix}/t", qos=1, batch=Batch(size=100, window=10.0))
+    async with running(MqttSource(submit, tenant_of(prefix), BROKER, [("agg", trigger)])):
+        started = asyncio.get_running_loop().time()
+        await publish(f"{prefix}/t", [str(i).encode() for i in range(100)])
+        await until(lambda: sum(len(json.loads(c.body)["data"]["messages"])
+                                for c in submit.calls) == 100, seconds=5)
+        assert asyncio.get_running_loop().time() - started < 5
