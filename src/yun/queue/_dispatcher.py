@@ -63,7 +63,7 @@ Deliver = Callable[[str, str, bytes, str], Awaitable[None]]
 class DispatchConfig:
     max_in_flight: int = 256  # jobs leased by this dispatcher at once, over all functions
     batch: int = 32  # jobs per take
-    lease_seconds: float = 60.0  # renewed while the invocation runs
+    lease_seconds: float = 10.0  # renewed while the invocation runs; a crash holds jobs this long
     poll_seconds: float = 0.2  # idle wait between takes
     backoff_base: float = 1.0  # seconds; the bound doubles per failed attempt
     backoff_cap: float = 300.0
