@@ -158,3 +158,16 @@ def test_cli_invokes_async_shows_the_invocation_and_manages_the_dlq(yun: Yun) ->
     assert "ValueError" in yun.cli("dlq", "show", dead).stdout
     assert yun.cli("dlq", "purge", "--all").returncode == 0
     assert dead not in yun.cli("dlq", "ls").stdout
+
+
+def test_a_slow_function_builds_queue_depth_visible_in_instances_and_top(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "hello")  # scale.max 4, concurrency 1: 4 at a time
+    with yun.http() as http:
+        ids = [submit(http, "hello", {"sleep": 1}) for _ in range(10)]
+        queued = http.get("/v1/instances").json()["queued"]
+        assert queued.get("hello", 0) >= 5
+        top = yun.cli("top", "--once")
+        assert "queued" in top.stdout and "hello" in top.stdout
+        for invocation in ids:
+            assert settled(http, invocation)["status"] == "succeeded"
+        assert http.get("/v1/instances").json()["queued"] == {}
