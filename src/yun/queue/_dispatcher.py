@@ -54,6 +54,8 @@ class Invoker(Protocol):
 
 
 Resolve = Callable[[str, str], Awaitable[Version]]
+# The tenant if it exists and is enabled, else None (`KeyCache.active_tenant`).
+TenantActive = Callable[[str], Awaitable[object | None]]
 # (tenant, destination, record JSON, dedupe key): where on_success/on_failure records go.
 # The default submits them to the destination function; bucket destinations plug in here.
 Deliver = Callable[[str, str, bytes, str], Awaitable[None]]
@@ -68,11 +70,13 @@ class DispatchConfig:
     backoff_base: float = 1.0  # seconds; the bound doubles per failed attempt
     backoff_cap: float = 300.0
     full_delay: float = 0.5  # a job of a function already at its in-flight cap waits this
+    disabled_delay: float = 30.0  # a disabled tenant's jobs wait, unrun, until it is enabled
 
 
 class Dispatcher:
     def __init__(self, queue: Queue, store: Store, invoker: Invoker, resolve: Resolve,
-                 deliver: Deliver, config: DispatchConfig | None = None,
+                 deliver: Deliver, tenant_active: TenantActive,
+                 config: DispatchConfig | None = None,
                  now: Callable[[], float] = time.time,
                  rand: Callable[[], float] = random.random) -> None:
         self.queue = queue
@@ -80,6 +84,7 @@ class Dispatcher:
         self.invoker = invoker
         self.resolve = resolve
         self.deliver = deliver
+        self.tenant_active = tenant_active
         self.config = config or DispatchConfig()
         self._now = now
         self._rand = rand
@@ -129,6 +134,10 @@ class Dispatcher:
 
     async def _dispatch(self, lease: Lease) -> None:
         job = lease.job
+        if await self.tenant_active(job.tenant) is None:
+            # Disabled (or removed): its jobs neither run nor die; they wait.
+            await self.queue.retry(lease, self.config.disabled_delay)
+            return
         try:
             version = await self.resolve(job.tenant, job.target)
         except NotFound as e:

@@ -126,7 +126,7 @@ class Platform:
             await submitter(tenant, target, record, "destination", dedupe_key)
 
         self.dispatcher = Dispatcher(
-            queue, store, self._invoke, resolver.resolve, deliver,
+            queue, store, self._invoke, resolver.resolve, deliver, keys.active_tenant,
             DispatchConfig(max_in_flight=self.config.async_in_flight))
 
         def on_deployed(tenant: str, version: Version) -> None:
