@@ -89,13 +89,19 @@ class Dispatcher:
         self._now = now
         self._rand = rand
         self._stopping = asyncio.Event()
+        self._wakeup = asyncio.Event()
         self._leased = 0
         self._slot = asyncio.Event()
         self.in_flight: Counter[tuple[str, str]] = Counter()  # (tenant, function) → running
 
+    def wake(self) -> None:
+        """A job was just put (in this process): take now rather than after the idle poll."""
+        self._wakeup.set()
+
     def stop(self) -> None:
         """Take no more jobs; `run` returns once the invocations in flight have finished."""
         self._stopping.set()
+        self._wakeup.set()
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
@@ -112,7 +118,8 @@ class Dispatcher:
                     log.warning("queue take failed, trying again: %s", e)
                     leases = []
                 if not leases:
-                    await self._wait(self._stopping)
+                    await self._wait(self._wakeup)
+                    self._wakeup.clear()
                     continue
                 for lease in leases:
                     self._leased += 1

@@ -128,6 +128,7 @@ class Platform:
         self.dispatcher = Dispatcher(
             queue, store, self._invoke, resolver.resolve, deliver, keys.active_tenant,
             DispatchConfig(max_in_flight=self.config.async_in_flight))
+        submitter.on_put = self.dispatcher.wake
 
         def on_deployed(tenant: str, version: Version) -> None:
             resolver.invalidate(tenant, version.function)

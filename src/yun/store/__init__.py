@@ -4,6 +4,7 @@ logs, and flows (definitions, executions, history, timers).
 One `Store` over SQLite (embedded profile) or PostgreSQL (cluster profile), picked by URL.
 """
 
+from yun.store._batch import Batcher
 from yun.store._engine import WRITE, create_engine
 from yun.store._models import (
     ApiKey,
@@ -29,6 +30,7 @@ __all__ = [
     "UID_LAST",
     "WRITE",
     "ApiKey",
+    "Batcher",
     "DeadLetter",
     "ExecutionWrite",
     "Flow",
