@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yun.core import PlatformError
 from yun.queue._types import Job, Lease
-from yun.store import WRITE, Batcher, create_engine, queue_dedupe, queue_jobs
+from yun.store import WRITE, Batcher, create_engine, insert_absent, queue_dedupe, queue_jobs
 
 DEDUPE_WINDOW = 24 * 3600.0
 
@@ -62,12 +62,11 @@ class SqlQueue:
             kept = await self._dedupe(conn, job, now)
             if kept is not None:
                 return kept
-        exists = await conn.scalar(sa.select(queue_jobs.c.id).where(queue_jobs.c.id == job.id))
-        if exists is None:  # a put repeated after a crash stores the job once
-            await conn.execute(queue_jobs.insert().values(
-                id=job.id, tenant=job.tenant, target=job.target, body=job.body,
-                source=job.source, enqueued_at=job.enqueued_at, dedupe_key=job.dedupe_key,
-                due_at=now, deliveries=0, token=None))
+        # A put repeated after a crash stores the job once.
+        await conn.execute(insert_absent(conn, queue_jobs).values(
+            id=job.id, tenant=job.tenant, target=job.target, body=job.body, source=job.source,
+            enqueued_at=job.enqueued_at, dedupe_key=job.dedupe_key, due_at=now, deliveries=0,
+            token=None))
         return job.id
 
     async def _dedupe(self, conn: AsyncConnection, job: Job, now: float) -> str | None:

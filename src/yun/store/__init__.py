@@ -6,6 +6,7 @@ One `Store` over SQLite (embedded profile) or PostgreSQL (cluster profile), pick
 
 from yun.store._batch import Batcher
 from yun.store._engine import WRITE, create_engine
+from yun.store._invocations import insert_absent
 from yun.store._models import (
     ApiKey,
     DeadLetter,
@@ -45,6 +46,7 @@ __all__ = [
     "TenantUsage",
     "check_tenant_name",
     "create_engine",
+    "insert_absent",
     "queue_dedupe",
     "queue_jobs",
 ]
