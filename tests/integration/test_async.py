@@ -158,3 +158,46 @@ def test_cli_invokes_async_shows_the_invocation_and_manages_the_dlq(yun: Yun) ->
     assert "ValueError" in yun.cli("dlq", "show", dead).stdout
     assert yun.cli("dlq", "purge", "--all").returncode == 0
     assert dead not in yun.cli("dlq", "ls").stdout
+
+
+def test_a_slow_function_builds_queue_depth_visible_in_instances_and_top(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "hello")  # scale.max 4, concurrency 1: 4 at a time
+    with yun.http() as http:
+        ids = [submit(http, "hello", {"sleep": 1}) for _ in range(10)]
+        queued = http.get("/v1/instances").json()["queued"]
+        assert queued.get("hello", 0) >= 5
+        top = yun.cli("top", "--once")
+        assert "queued" in top.stdout and "hello" in top.stdout
+        for invocation in ids:
+            assert settled(http, invocation)["status"] == "succeeded"
+        assert http.get("/v1/instances").json()["queued"] == {}
+
+
+def test_throttled_attempts_are_retried_later_without_spending_the_budget(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "poison_fixed")  # "poison", retries: 1
+    out = yun.cli("tenant", "quota", "default", "invocations_per_second=2",
+                  "invocation_burst=1")
+    assert out.returncode == 0, out.stderr
+    with yun.http() as http:
+        ids = [submit(http, "poison", {"n": n}) for n in range(6)]
+        done = [settled(http, invocation) for invocation in ids]
+        records = http.get("/v1/activations", params={"function": "poison"}).json()
+    assert [(d["status"], d["attempts"], d["errors"]) for d in done] == [
+        ("succeeded", 1, [])] * 6
+    assert "throttled" in {r["status"] for r in records["activations"]}
+
+
+def test_a_graceful_stop_lets_running_async_invocations_finish(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "hello")
+    with yun.http() as http:
+        invocation = submit(http, "hello", {"sleep": 1.5, "name": "drained"})
+        deadline = time.monotonic() + 10
+        while http.get(f"/v1/invocations/{invocation}").json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert yun.stop() == 0
+    yun.start()
+    with yun.http() as http:
+        done = http.get(f"/v1/invocations/{invocation}").json()
+    assert (done["status"], done["attempts"]) == ("succeeded", 1)
+    assert done["result"]["message"] == "hi, drained"

@@ -14,6 +14,7 @@ from typing import Any
 import aiomqtt
 import httpx
 import nats
+import pytest
 from yun_harness import Yun
 
 from yun.events._webhook import sign
@@ -166,3 +167,32 @@ def test_mqtt_and_nats_messages_reach_their_functions_as_cloudevents(
         ("devices", "mqtt"), ("orders", "nats")]
     shown = yun.cli("trigger", "ls")
     assert shown.returncode == 0 and "mqtt" in shown.stdout and "nats" in shown.stdout
+
+
+def test_another_tenants_key_gets_404_on_a_keyed_route_and_its_listing(
+        yun: Yun, tmp_path: Path) -> None:
+    yun.deploy(make(tmp_path, "secret", '- http: {path: "/books/{id}", methods: [GET]}\n'))
+    assert yun.cli("tenant", "create", "other-corp").returncode == 0
+    made = yun.cli("key", "create", "--tenant", "other-corp", "--name", "main")
+    other = {"Authorization": f"Bearer {made.stdout.strip()}"}
+    with httpx.Client(base_url=yun.url, timeout=30, headers=other) as http:
+        refused = http.get("/r/default/books/1")
+        missing = http.get("/r/default/nothing/here")
+        assert refused.status_code == missing.status_code == 404
+        assert refused.json()["error"]["message"] == "no route GET /books/1"
+        assert http.get("/v1/triggers").json()["triggers"] == []
+        assert http.get("/v1/triggers", params={"function": "secret"}).status_code == 404
+
+
+@pytest.mark.soak
+def test_a_cron_trigger_fires_each_minute_once_across_a_restart(yun: Yun, tmp_path: Path) -> None:
+    """Real time: about three minutes. The fast version of this is tests/reliability."""
+    yun.deploy(make(tmp_path, "ticker", '- cron: "* * * * *"\n'))
+    with yun.http() as http:
+        (first,) = events_logged(http, "ticker", 1, timeout=75)
+    yun.stop()
+    yun.start()
+    with yun.http() as http:
+        events = events_logged(http, "ticker", 2, timeout=75)
+    times = [e["data"]["scheduled_time"] for e in events]
+    assert first["type"] == "yun.cron.tick" and len(times) == len(set(times)) >= 2

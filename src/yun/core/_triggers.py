@@ -148,8 +148,9 @@ def _cron(body: object, where: Where, path: tuple[str, ...], _env: Mapping[str, 
     at = where.of(*path, "schedule") if not isinstance(body, str) else where.of(*path)
 
     def is_schedule(s: str) -> bool:
-        if RATE.fullmatch(s.strip()):
-            return int(RATE.fullmatch(s.strip()).group(1)) > 0  # type: ignore[union-attr]
+        rate = RATE.fullmatch(s.strip())
+        if rate is not None:
+            return int(rate.group(1)) > 0
         return len(s.split()) == 5 and croniter.is_valid(s)
 
     schedule = raw.get("schedule")

@@ -61,10 +61,15 @@ def new_event(source: str, type: str, data: object, *, subject: str | None = Non
               id: str | None = None, time: float | None = None,
               datacontenttype: str = "application/json") -> CloudEvent:
     """An event made by Yun: a random id unless the source has a stable one, time now."""
-    when = datetime.now(UTC) if time is None else datetime.fromtimestamp(time, UTC)
     return CloudEvent(id=id or os.urandom(12).hex(), source=source, type=type,
-                      time=when.isoformat().replace("+00:00", "Z"), data=data, subject=subject,
+                      time=rfc3339(time), data=data, subject=subject,
                       datacontenttype=datacontenttype)
+
+
+def rfc3339(time: float | None = None) -> str:
+    """`time` (epoch seconds; now if None) as CloudEvents writes it: UTC with a Z."""
+    when = datetime.now(UTC) if time is None else datetime.fromtimestamp(time, UTC)
+    return when.isoformat().replace("+00:00", "Z")
 
 
 def data_of(body: bytes, content_type: str | None) -> object:
@@ -144,7 +149,7 @@ def _event(attributes: Mapping[str, object], data: object) -> CloudEvent:
     subject = attributes.get("subject")
     return CloudEvent(
         id=str(attributes["id"]), source=str(attributes["source"]), type=str(attributes["type"]),
-        time=str(attributes.get("time") or new_event("", "", None).time), data=data,
+        time=str(attributes.get("time") or rfc3339()), data=data,
         subject=str(subject) if subject is not None else None,
         datacontenttype=str(attributes.get("datacontenttype") or "application/json"),
         extensions=extensions)

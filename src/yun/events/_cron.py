@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from yun.core import Clock, NotFound, YunError
 from yun.core.types import CronTrigger
-from yun.events._cloudevents import new_event
+from yun.events._cloudevents import new_event, rfc3339
 from yun.events._schedule import Schedule
 from yun.events._source import WallClock, source_uri
 from yun.queue import Submit
@@ -47,7 +46,7 @@ class CronSource:
         if last is None:  # from now on, a missed tick is caught up after downtime
             await self.store.set_cron_tick(self.tenant, self.function, key, now)
         for tick in due.ticks:
-            when = datetime.fromtimestamp(tick, UTC).isoformat().replace("+00:00", "Z")
+            when = rfc3339(tick)
             trigger = self.schedule.trigger
             event = new_event(
                 source_uri(self.tenant, "cron", self.function), "yun.cron.tick",

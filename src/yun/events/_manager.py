@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from yun.core import Clock, Manifest, NotFound, Version
+import aiomqtt
+
+from yun.core import Clock, Manifest, ManifestError, NotFound, Version
 from yun.core._triggers import trigger_to_dict
 from yun.core.types import (
     CronTrigger,
@@ -26,7 +29,7 @@ from yun.core.types import (
     WebhookTrigger,
 )
 from yun.events._cron import CronSource
-from yun.events._mqtt import MqttSource
+from yun.events._mqtt import MqttSource, end_session
 from yun.events._nats import NatsSource, Run
 from yun.events._routes import RouteTable
 from yun.queue import Submit
@@ -52,6 +55,9 @@ class TriggerManager:
         self._functions: dict[str, dict[str, tuple[Trigger, ...]]] = {}
         self._disabled: set[str] = set()
         self._sources: dict[_Key, asyncio.Task[None]] = {}
+        # The filters each (tenant, broker) session was last subscribed to: a new source
+        # unsubscribes the ones no function wants any more.
+        self._filters: dict[tuple[str, str], set[str]] = {}
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -87,7 +93,10 @@ class TriggerManager:
 
     def tenant_changed(self, tenant: str, disabled: bool) -> None:
         """A disabled tenant's sources stop; its routes refuse through its keys."""
-        (self._disabled.add if disabled else self._disabled.discard)(tenant)
+        if disabled:
+            self._disabled.add(tenant)
+        else:
+            self._disabled.discard(tenant)
         self._mark(tenant)
 
     # -- listing ---------------------------------------------------------------------------
@@ -135,7 +144,7 @@ class TriggerManager:
         self._wake.set()
 
     def running(self, tenant: str) -> list[str]:
-        """The kinds of the tenant's running sources (for tests and `/v1/triggers`)."""
+        """The kinds of the tenant's running sources, one per source."""
         return sorted(str(k[0]) for k in self._sources if k[1] == tenant)
 
     def _mark(self, tenant: str) -> None:
@@ -145,8 +154,10 @@ class TriggerManager:
     def _routes(self, tenant: str) -> None:
         try:
             self.set_routes(tenant, RouteTable(self._functions.get(tenant, {})))
-        except Exception:  # stored before the clash check existed; keep the old table
-            log.exception("routes of tenant %s not updated", tenant)
+        except ManifestError as exc:
+            # Two deploys racing past `check` at once: the routes stay as they were, the
+            # later deploy's routes do not serve until the clash is removed.
+            log.error("routes of tenant %s not updated: %s", tenant, exc)
 
     async def _reconcile(self, tenant: str) -> None:
         wanted = {} if tenant in self._disabled else self._wanted(tenant)
@@ -156,31 +167,56 @@ class TriggerManager:
                     with contextlib.suppress(NotFound):
                         await self.store.ensure_webhook(tenant, name, t.secret_env)
         await self._cancel([k for k in self._sources if k[1] == tenant and k not in wanted])
+        brokers = {str(k[2]) for k in wanted if k[0] == "mqtt"}
+        for session in [s for s in self._filters if s[0] == tenant and s[1] not in brokers]:
+            del self._filters[session]
+            try:
+                await asyncio.wait_for(end_session(*session), RESTART)
+            except (aiomqtt.MqttError, OSError, TimeoutError) as exc:
+                log.warning("mqtt %s (tenant %s): could not end the session: %s", session[1],
+                            tenant, exc)
         for key, make in wanted.items():
             if key not in self._sources:
                 self._sources[key] = asyncio.create_task(self._guard(key, make),
                                                          name=f"trigger {key[0]} {tenant}")
 
     def _wanted(self, tenant: str) -> dict[_Key, Callable[[], Coroutine[Any, Any, None]]]:
+        """The tenant's sources by identity, each with what starts it (called only for a
+        source that is not running yet)."""
         wanted: dict[_Key, Callable[[], Coroutine[Any, Any, None]]] = {}
         mqtt: dict[str, list[tuple[str, MqttTrigger]]] = {}
         nats: dict[str, list[tuple[str, NatsTrigger]]] = {}
         for name, triggers in sorted(self._functions.get(tenant, {}).items()):
             for t in triggers:
                 if isinstance(t, CronTrigger):
-                    cron = CronSource(self.store, self.submit, tenant, name, t, clock=self.clock)
-                    wanted[("cron", tenant, name, t)] = cron.run
+                    wanted[("cron", tenant, name, t)] = functools.partial(
+                        self._cron, tenant, name, t)
                 elif isinstance(t, MqttTrigger):
                     mqtt.setdefault(t.broker, []).append((name, t))
                 elif isinstance(t, NatsTrigger):
                     nats.setdefault(t.url, []).append((name, t))
         for broker, subs in mqtt.items():
-            source = MqttSource(self.submit, tenant, broker, subs)
-            wanted[("mqtt", tenant, broker, _frozen(subs))] = source.run
+            wanted[("mqtt", tenant, broker, _frozen(subs))] = functools.partial(
+                self._mqtt, tenant, broker, subs)
         for url, nsubs in nats.items():
-            nsource = NatsSource(self.submit, self.run_now, tenant, url, nsubs)
-            wanted[("nats", tenant, url, _frozen(nsubs))] = nsource.run
+            wanted[("nats", tenant, url, _frozen(nsubs))] = functools.partial(
+                self._nats, tenant, url, nsubs)
         return wanted
+
+    def _cron(self, tenant: str, function: str, trigger: CronTrigger) -> Coroutine[Any, Any, None]:
+        return CronSource(self.store, self.submit, tenant, function, trigger,
+                          clock=self.clock).run()
+
+    def _nats(self, tenant: str, url: str,
+              subs: list[tuple[str, NatsTrigger]]) -> Coroutine[Any, Any, None]:
+        return NatsSource(self.submit, self.run_now, tenant, url, subs).run()
+
+    def _mqtt(self, tenant: str, broker: str,
+              subs: list[tuple[str, MqttTrigger]]) -> Coroutine[Any, Any, None]:
+        previous = self._filters.get((tenant, broker), set())
+        source = MqttSource(self.submit, tenant, broker, subs, forget=previous)
+        self._filters[(tenant, broker)] = set(source.filters)
+        return source.run()
 
     async def _guard(self, key: _Key, make: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Sources retry their own failures; this catches a bug escaping one, so it restarts

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,6 +35,8 @@ Run = Callable[[str, str, bytes], Awaitable[bool]]
 
 FETCH = 10  # JetStream messages pulled at once
 RETRY = 2.0  # seconds before reconnecting, re-binding a consumer, or redelivering a failure
+ACK_WAIT = 30.0  # seconds JetStream waits for an ack (or a progress signal) before redelivery
+PROGRESS = 10.0  # seconds between "still working" signals to JetStream
 
 
 def _event(tenant: str, function: str, msg: Msg, id: str | None) -> CloudEvent:
@@ -47,6 +50,13 @@ def _event(tenant: str, function: str, msg: Msg, id: str | None) -> CloudEvent:
             data["payload_base64"] = base64.b64encode(msg.data).decode()
     return new_event(source_uri(tenant, "nats", function), "yun.nats.message", data,
                      subject=msg.subject, id=id)
+
+
+def default_consumer(tenant: str, function: str, trigger: NatsTrigger) -> str:
+    """`yun-<tenant>-<function>-<hash of stream and subject>`: stable across restarts, and
+    distinct for each JetStream trigger of a function."""
+    digest = hashlib.sha256(f"{trigger.stream}|{trigger.subject}".encode()).hexdigest()[:8]
+    return f"yun-{tenant}-{function}-{digest}"
 
 
 class NatsSource:
@@ -93,12 +103,13 @@ class NatsSource:
 
     async def _jetstream(self, nc: Nats, function: str, trigger: NatsTrigger) -> None:
         js = nc.jetstream()
-        durable = trigger.consumer or f"yun-{self.tenant}-{function}"
+        durable = trigger.consumer or default_consumer(self.tenant, function, trigger)
         while True:
             try:
                 sub = await js.pull_subscribe(trigger.subject, durable=durable,
                                               stream=trigger.stream,
-                                              config=ConsumerConfig(max_deliver=5))
+                                              config=ConsumerConfig(max_deliver=5,
+                                                                    ack_wait=ACK_WAIT))
                 break
             except nats.errors.Error as exc:
                 log.warning("nats %s: cannot bind consumer %s on stream %s: %s; retrying",
@@ -118,7 +129,8 @@ class NatsSource:
                 event = _event(self.tenant, function, msg,
                                f"{meta.stream}:{meta.sequence.stream}")
                 try:
-                    ok = await self.run_now(self.tenant, function, event.to_json())
+                    ok = await _working(msg, self.run_now(self.tenant, function,
+                                                          event.to_json()))
                 except YunError as exc:
                     log.warning("nats %s: invoking %s failed: %s", self.url, function, exc)
                     ok = False
@@ -126,3 +138,18 @@ class NatsSource:
                     await msg.ack()
                 else:
                     await msg.nak(delay=RETRY)
+
+
+async def _working(msg: Msg, invocation: Awaitable[bool]) -> bool:
+    """Await the invocation, telling JetStream every `PROGRESS` seconds that the message is
+    still being worked on: a function may run longer than the consumer's ack wait,
+    and without this JetStream would deliver the message again meanwhile."""
+    task = asyncio.ensure_future(invocation)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=PROGRESS)
+            if done:
+                return task.result()
+            await msg.in_progress()
+    finally:
+        task.cancel()

@@ -54,6 +54,8 @@ class Invoker(Protocol):
 
 
 Resolve = Callable[[str, str], Awaitable[Version]]
+# The tenant if it exists and is enabled, else None (`KeyCache.active_tenant`).
+TenantActive = Callable[[str], Awaitable[object | None]]
 # (tenant, destination, record JSON, dedupe key): where on_success/on_failure records go.
 # The default submits them to the destination function; bucket destinations plug in here.
 Deliver = Callable[[str, str, bytes, str], Awaitable[None]]
@@ -63,16 +65,18 @@ Deliver = Callable[[str, str, bytes, str], Awaitable[None]]
 class DispatchConfig:
     max_in_flight: int = 256  # jobs leased by this dispatcher at once, over all functions
     batch: int = 32  # jobs per take
-    lease_seconds: float = 60.0  # renewed while the invocation runs
+    lease_seconds: float = 10.0  # renewed while the invocation runs; a crash holds jobs this long
     poll_seconds: float = 0.2  # idle wait between takes
     backoff_base: float = 1.0  # seconds; the bound doubles per failed attempt
     backoff_cap: float = 300.0
     full_delay: float = 0.5  # a job of a function already at its in-flight cap waits this
+    disabled_delay: float = 30.0  # a disabled tenant's jobs wait, unrun, until it is enabled
 
 
 class Dispatcher:
     def __init__(self, queue: Queue, store: Store, invoker: Invoker, resolve: Resolve,
-                 deliver: Deliver, config: DispatchConfig | None = None,
+                 deliver: Deliver, tenant_active: TenantActive,
+                 config: DispatchConfig | None = None,
                  now: Callable[[], float] = time.time,
                  rand: Callable[[], float] = random.random) -> None:
         self.queue = queue
@@ -80,17 +84,24 @@ class Dispatcher:
         self.invoker = invoker
         self.resolve = resolve
         self.deliver = deliver
+        self.tenant_active = tenant_active
         self.config = config or DispatchConfig()
         self._now = now
         self._rand = rand
         self._stopping = asyncio.Event()
+        self._wakeup = asyncio.Event()
         self._leased = 0
         self._slot = asyncio.Event()
         self.in_flight: Counter[tuple[str, str]] = Counter()  # (tenant, function) → running
 
+    def wake(self) -> None:
+        """A job was just put (in this process): take now rather than after the idle poll."""
+        self._wakeup.set()
+
     def stop(self) -> None:
         """Take no more jobs; `run` returns once the invocations in flight have finished."""
         self._stopping.set()
+        self._wakeup.set()
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
@@ -107,7 +118,8 @@ class Dispatcher:
                     log.warning("queue take failed, trying again: %s", e)
                     leases = []
                 if not leases:
-                    await self._wait(self._stopping)
+                    await self._wait(self._wakeup)
+                    self._wakeup.clear()
                     continue
                 for lease in leases:
                     self._leased += 1
@@ -129,6 +141,10 @@ class Dispatcher:
 
     async def _dispatch(self, lease: Lease) -> None:
         job = lease.job
+        if await self.tenant_active(job.tenant) is None:
+            # Disabled (or removed): its jobs neither run nor die; they wait.
+            await self.queue.retry(lease, self.config.disabled_delay)
+            return
         try:
             version = await self.resolve(job.tenant, job.target)
         except NotFound as e:

@@ -46,7 +46,7 @@ class NatsQueue:
         self._leased: dict[str, Msg] = {}  # token (reply subject) → message
 
     @classmethod
-    async def open(cls, url: str, *, stream: str = "yun-async", ack_wait: float = 30.0,
+    async def open(cls, url: str, *, stream: str = "yun-async", ack_wait: float = 10.0,
                    dedupe_window: float = DEDUPE_WINDOW) -> NatsQueue:
         """Connect and create (or adopt) the stream, its consumer and the dedupe bucket."""
         try:

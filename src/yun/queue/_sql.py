@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yun.core import PlatformError
 from yun.queue._types import Job, Lease
-from yun.store import WRITE, create_engine, queue_dedupe, queue_jobs
+from yun.store import WRITE, Batcher, create_engine, insert_absent, queue_dedupe, queue_jobs
 
 DEDUPE_WINDOW = 24 * 3600.0
 
@@ -27,6 +28,8 @@ class SqlQueue:
         self._now = now
         self._window = dedupe_window
         self._postgres = engine.dialect.name == "postgresql"
+        # Puts and acks of concurrent jobs share a transaction (one fsync, see `Batcher`).
+        self._batch = Batcher(self._write)
 
     @classmethod
     def open(cls, url: str, *, now: Callable[[], float] = time.time,
@@ -37,25 +40,33 @@ class SqlQueue:
     async def close(self) -> None:
         await self._engine.dispose()
 
-    async def put(self, job: Job) -> str:
-        now = self._now()
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
         try:
             async with self._engine.connect() as conn:
                 conn = await conn.execution_options(**{WRITE: True})
                 async with conn.begin():
-                    if job.dedupe_key is not None:
-                        kept = await self._dedupe(conn, job, now)
-                        if kept is not None:
-                            return kept
-                    exists = await conn.scalar(
-                        sa.select(queue_jobs.c.id).where(queue_jobs.c.id == job.id))
-                    if exists is None:  # a put repeated after a crash stores the job once
-                        await conn.execute(queue_jobs.insert().values(
-                            id=job.id, tenant=job.tenant, target=job.target, body=job.body,
-                            source=job.source, enqueued_at=job.enqueued_at,
-                            dedupe_key=job.dedupe_key, due_at=now, deliveries=0, token=None))
+                    yield conn
+        except sa.exc.IntegrityError:
+            raise  # the batcher retries
         except sa.exc.DBAPIError as e:
-            raise PlatformError(f"queue put of {job.id} failed: {e.orig}") from e
+            raise PlatformError(f"queue {self._engine.url.render_as_string()} failed: "
+                                f"{e.orig}") from e
+
+    async def put(self, job: Job) -> str:
+        return await self._batch.run(lambda conn: self._put(conn, job))
+
+    async def _put(self, conn: AsyncConnection, job: Job) -> str:
+        now = self._now()
+        if job.dedupe_key is not None:
+            kept = await self._dedupe(conn, job, now)
+            if kept is not None:
+                return kept
+        # A put repeated after a crash stores the job once.
+        await conn.execute(insert_absent(conn, queue_jobs).values(
+            id=job.id, tenant=job.tenant, target=job.target, body=job.body, source=job.source,
+            enqueued_at=job.enqueued_at, dedupe_key=job.dedupe_key, due_at=now, deliveries=0,
+            token=None))
         return job.id
 
     async def _dedupe(self, conn: AsyncConnection, job: Job, now: float) -> str | None:
@@ -83,20 +94,14 @@ class SqlQueue:
         if self._postgres:
             # Concurrent takers skip each other's rows instead of waiting or double-taking.
             due = due.with_for_update(skip_locked=True)
-        try:
-            async with self._engine.connect() as conn:
-                conn = await conn.execution_options(**{WRITE: True})
-                async with conn.begin():
-                    rows = (await conn.execute(due)).mappings().all()
-                    if not rows:
-                        return []
-                    await conn.execute(
-                        queue_jobs.update()
-                        .where(queue_jobs.c.id.in_([r["id"] for r in rows]))
-                        .values(due_at=until, token=token,
-                                deliveries=queue_jobs.c.deliveries + 1))
-        except sa.exc.DBAPIError as e:
-            raise PlatformError(f"queue take failed: {e.orig}") from e
+        async with self._write() as conn:
+            rows = (await conn.execute(due)).mappings().all()
+            if not rows:
+                return []
+            await conn.execute(
+                queue_jobs.update()
+                .where(queue_jobs.c.id.in_([r["id"] for r in rows]))
+                .values(due_at=until, token=token, deliveries=queue_jobs.c.deliveries + 1))
         return [Lease(job=_job(r), attempt=r["deliveries"] + 1, lease_until=until, token=token)
                 for r in rows]
 
@@ -118,14 +123,11 @@ class SqlQueue:
 
     async def _change(self, lease: Lease, statement: sa.Update | sa.Delete) -> bool:
         mine = (queue_jobs.c.id == lease.job.id) & (queue_jobs.c.token == lease.token)
-        try:
-            async with self._engine.connect() as conn:
-                conn = await conn.execution_options(**{WRITE: True})
-                async with conn.begin():
-                    result = await conn.execute(statement.where(mine))
-        except sa.exc.DBAPIError as e:
-            raise PlatformError(f"queue update of {lease.job.id} failed: {e.orig}") from e
-        return bool(result.rowcount)
+
+        async def change(conn: AsyncConnection) -> bool:
+            return bool((await conn.execute(statement.where(mine))).rowcount)
+
+        return await self._batch.run(change)
 
     async def depth(self, tenant: str | None = None) -> int:
         query = sa.select(sa.func.count()).select_from(queue_jobs)

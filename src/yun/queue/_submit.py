@@ -15,10 +15,12 @@ class Submitter:
     on return: the job is in the queue (and its status row in the store) before the id is
     handed out, so a `202` never names an invocation a crash can lose."""
 
-    def __init__(self, queue: Queue, store: Store, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, queue: Queue, store: Store, now: Callable[[], float] = time.time,
+                 on_put: Callable[[], None] = lambda: None) -> None:
         self.queue = queue
         self.store = store
         self._now = now
+        self.on_put = on_put  # wakes this process's dispatcher
 
     async def __call__(self, tenant: str, target: str, body: bytes, source: str,
                        dedupe_key: str | None) -> str:
@@ -27,6 +29,7 @@ class Submitter:
         job_id = await self.queue.put(job)
         # After the put: a crash in between leaves a job whose row the dispatcher makes.
         await self.store.invocation_queued(job_id, tenant, target, source)
+        self.on_put()
         return job_id
 
     async def redrive(self, tenant: str, id: str) -> None:
@@ -37,3 +40,4 @@ class Submitter:
                                  body=letter.body, source=letter.source,
                                  enqueued_at=self._now()))
         await self.store.drop_dead_letter(letter)
+        self.on_put()

@@ -168,8 +168,9 @@ class Platform:
             await submitter(tenant, target, record, "destination", dedupe_key)
 
         self.dispatcher = Dispatcher(
-            queue, store, self._invoke, resolver.resolve, deliver,
+            queue, store, self._invoke, resolver.resolve, deliver, keys.active_tenant,
             DispatchConfig(max_in_flight=self.config.async_in_flight))
+        submitter.on_put = self.dispatcher.wake
 
         self.routes = RouteApp(keys, self._invoke)
         invoker = self._invoke

@@ -4,7 +4,9 @@ logs, and flows (definitions, executions, history, timers).
 One `Store` over SQLite (embedded profile) or PostgreSQL (cluster profile), picked by URL.
 """
 
+from yun.store._batch import Batcher
 from yun.store._engine import WRITE, create_engine
+from yun.store._invocations import insert_absent
 from yun.store._models import (
     ApiKey,
     DeadLetter,
@@ -29,6 +31,7 @@ __all__ = [
     "UID_LAST",
     "WRITE",
     "ApiKey",
+    "Batcher",
     "DeadLetter",
     "ExecutionWrite",
     "Flow",
@@ -43,6 +46,7 @@ __all__ = [
     "TenantUsage",
     "check_tenant_name",
     "create_engine",
+    "insert_absent",
     "queue_dedupe",
     "queue_jobs",
 ]

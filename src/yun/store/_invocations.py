@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yun.core.errors import InvalidRequest, NotFound
@@ -15,26 +17,37 @@ from yun.store._schema import dead_letters, invocations
 QUEUED, RUNNING, SUCCEEDED, DEAD = "queued", "running", "succeeded", "dead"
 
 
+def insert_absent(conn: AsyncConnection, table: sa.Table) -> sa.Insert:
+    """INSERT that does nothing when the primary key exists (one statement, no read first)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()  # type: ignore[no-any-return]
+
+
 async def queued(conn: AsyncConnection, id: str, tenant: str, target: str, source: str,
                  now: float) -> None:
     """Insert if absent: a repeated submit (same idempotency key) keeps the first's state."""
-    if await _row(conn, id) is None:
-        await conn.execute(invocations.insert().values(
-            id=id, tenant=tenant, target=target, source=source, status=QUEUED, attempts=0,
-            result=None, errors="[]", created_at=now, updated_at=now))
+    await conn.execute(insert_absent(conn, invocations).values(
+        id=id, tenant=tenant, target=target, source=source, status=QUEUED, attempts=0,
+        result=None, errors="[]", created_at=now, updated_at=now))
 
 
 async def begin_attempt(conn: AsyncConnection, id: str, tenant: str, target: str, source: str,
                         now: float) -> Invocation:
     """Count an attempt, unless it already ended (a job delivered again after its outcome
     was stored but before the queue heard `done`): then the row as it is."""
-    await queued(conn, id, tenant, target, source, now)
-    row = await _require(conn, id)
+    row = await _row(conn, id)
+    if row is None:  # the submitter died between queueing the job and recording it
+        row = Invocation(id=id, tenant=tenant, target=target, source=source, status=RUNNING,
+                         attempts=1, result=None, errors=[], created_at=now, updated_at=now)
+        await conn.execute(invocations.insert().values(
+            id=id, tenant=tenant, target=target, source=source, status=RUNNING, attempts=1,
+            result=None, errors="[]", created_at=now, updated_at=now))
+        return row
     if row.status in (SUCCEEDED, DEAD):
         return row
     await conn.execute(invocations.update().where(invocations.c.id == id).values(
         status=RUNNING, attempts=invocations.c.attempts + 1, updated_at=now))
-    return await _require(conn, id)
+    return replace(row, status=RUNNING, attempts=row.attempts + 1, updated_at=now)
 
 
 async def throttled(conn: AsyncConnection, id: str, now: float) -> None:

@@ -29,6 +29,7 @@ from yun.store import (
     _triggers,
     _versions,
 )
+from yun.store._batch import Batcher
 from yun.store._engine import WRITE, create_engine
 from yun.store._models import (
     ApiKey,
@@ -65,6 +66,8 @@ class Store:
         self._engine = engine
         self._now = now
         self._name = engine.url.render_as_string(hide_password=True)
+        # The async path's small per-job writes share transactions (see `_batch`).
+        self._batch = Batcher(lambda: self._transaction(write=True))
 
     @classmethod
     async def open(cls, url: str, *, now: Callable[[], float] = time.time) -> Store:
@@ -410,28 +413,28 @@ class Store:
     async def invocation_queued(self, id: str, tenant: str, target: str, source: str) -> None:
         """Record an accepted async invocation (kept as it is if already recorded)."""
         now = self._now()
-        await self._write(lambda c: _invocations.queued(c, id, tenant, target, source, now))
+        await self._batch.run(lambda c: _invocations.queued(c, id, tenant, target, source, now))
 
     async def begin_attempt(self, id: str, tenant: str, target: str, source: str) -> Invocation:
         """Mark it running and count the attempt; the row is made if the submitter died
         between queueing the job and recording it."""
         now = self._now()
-        return await self._write(
+        return await self._batch.run(
             lambda c: _invocations.begin_attempt(c, id, tenant, target, source, now))
 
     async def attempt_throttled(self, id: str) -> None:
         """Un-count an attempt that was refused (quota, full buffers) before it ran."""
         now = self._now()
-        await self._write(lambda c: _invocations.throttled(c, id, now))
+        await self._batch.run(lambda c: _invocations.throttled(c, id, now))
 
     async def attempt_failed(self, id: str, error: dict[str, Any], status: str) -> Invocation:
         """Append the attempt's error and set the status ("queued" when it will retry)."""
         now = self._now()
-        return await self._write(lambda c: _invocations.failed(c, id, error, status, now))
+        return await self._batch.run(lambda c: _invocations.failed(c, id, error, status, now))
 
     async def invocation_succeeded(self, id: str, result: bytes) -> None:
         now = self._now()
-        await self._write(lambda c: _invocations.succeeded(c, id, result, now))
+        await self._batch.run(lambda c: _invocations.succeeded(c, id, result, now))
 
     async def invocation_dead(self, letter: DeadLetter) -> None:
         """Status `dead` and the dead letter, together."""

@@ -15,6 +15,7 @@ from events_recording import RecordingSubmit
 from yun.core import PlatformError
 from yun.core.types import Batch, MqttTrigger
 from yun.events import MqttSource
+from yun.events._mqtt import end_session
 
 BROKER = "mqtt://127.0.0.1:1883"
 
@@ -22,6 +23,11 @@ BROKER = "mqtt://127.0.0.1:1883"
 @pytest.fixture
 def prefix() -> str:
     return f"yun-test/{uuid.uuid4().hex[:12]}"
+
+
+def tenant_of(prefix: str) -> str:
+    """A tenant per test: the broker keeps a session per (tenant, broker)."""
+    return "t-" + prefix.rsplit("/", 1)[1]
 
 
 @contextlib.asynccontextmanager
@@ -51,7 +57,7 @@ async def until(condition: object, seconds: float = 10.0) -> None:
 async def test_each_message_reaches_the_function_with_its_device_id(prefix: str) -> None:
     submit = RecordingSubmit()
     trigger = MqttTrigger(BROKER, f"{prefix}/devices/+/telemetry", qos=1)
-    async with running(MqttSource(submit, "acme", BROKER, [("ingest", trigger)])):
+    async with running(MqttSource(submit, tenant_of(prefix), BROKER, [("ingest", trigger)])):
         await publish(f"{prefix}/devices/d1/telemetry", [b'{"t": 1}', b"plain", b"\xff"])
         await until(lambda: len(submit.calls) == 3)
     events = [json.loads(c.body) for c in submit.calls]
@@ -68,7 +74,7 @@ async def test_one_connection_serves_every_function_whose_filter_matches(prefix:
     submit = RecordingSubmit()
     subs = [("all", MqttTrigger(BROKER, f"{prefix}/#")),
             ("temps", MqttTrigger(BROKER, f"{prefix}/+/temp"))]
-    async with running(MqttSource(submit, "acme", BROKER, subs)):
+    async with running(MqttSource(submit, tenant_of(prefix), BROKER, subs)):
         await publish(f"{prefix}/d1/temp", [b"1"], qos=0)
         await publish(f"{prefix}/d1/door", [b"2"], qos=0)
         await until(lambda: len(submit.calls) == 3)
@@ -79,7 +85,7 @@ async def test_one_connection_serves_every_function_whose_filter_matches(prefix:
 async def test_messages_are_batched_by_size_then_by_window(prefix: str) -> None:
     submit = RecordingSubmit()
     trigger = MqttTrigger(BROKER, f"{prefix}/t", qos=0, batch=Batch(size=3, window=0.3))
-    async with running(MqttSource(submit, "acme", BROKER, [("agg", trigger)])):
+    async with running(MqttSource(submit, tenant_of(prefix), BROKER, [("agg", trigger)])):
         await publish(f"{prefix}/t", [str(i).encode() for i in range(7)], qos=0)
         await until(lambda: len(submit.calls) == 3)
     batches = [json.loads(c.body)["data"]["messages"] for c in submit.calls]
@@ -89,10 +95,70 @@ async def test_messages_are_batched_by_size_then_by_window(prefix: str) -> None:
 async def test_a_qos1_message_is_redelivered_when_submit_failed(prefix: str) -> None:
     submit = RecordingSubmit(fail=PlatformError("queue down"))
     trigger = MqttTrigger(BROKER, f"{prefix}/t", qos=1)
-    source = MqttSource(submit, "acme", BROKER, [("f", trigger)])
+    source = MqttSource(submit, tenant_of(prefix), BROKER, [("f", trigger)])
     async with running(source):
         await publish(f"{prefix}/t", [b"important"])
         await asyncio.sleep(0.3)  # the failed attempt ended the session, unacknowledged
         submit.fail = None
         await until(lambda: len(submit.calls) == 1)
     assert json.loads(submit.calls[0].body)["data"]["payload"] == "important"
+
+
+async def test_one_function_may_subscribe_twice_with_its_own_batching(prefix: str) -> None:
+    submit = RecordingSubmit()
+    subs = [("f", MqttTrigger(BROKER, f"{prefix}/a")),
+            ("f", MqttTrigger(BROKER, f"{prefix}/b", batch=Batch(size=2, window=5)))]
+    async with running(MqttSource(submit, tenant_of(prefix), BROKER, subs)):
+        await publish(f"{prefix}/a", [b"1"], qos=0)
+        await publish(f"{prefix}/b", [b"2", b"3"], qos=0)
+        await until(lambda: len(submit.calls) == 2)
+    kinds = sorted(json.loads(c.body)["type"] for c in submit.calls)
+    assert kinds == ["yun.mqtt.batch", "yun.mqtt.message"]
+
+
+async def test_a_filter_no_function_wants_is_unsubscribed_from_the_session(prefix: str) -> None:
+    submit = RecordingSubmit()
+    tenant = tenant_of(prefix)
+    old = MqttTrigger(BROKER, f"{prefix}/old", qos=1)
+    new = MqttTrigger(BROKER, f"{prefix}/new", qos=1)
+    async with running(MqttSource(submit, tenant, BROKER, [("f", old)])):
+        pass
+    async with running(MqttSource(submit, tenant, BROKER, [("f", new)], forget=[old.topic])):
+        pass
+    # Offline now: a filter still in the session would make the broker keep this for us.
+    await publish(f"{prefix}/old", [b"stale"])
+    everything = MqttTrigger(BROKER, f"{prefix}/#", qos=1)
+    async with running(MqttSource(submit, tenant, BROKER, [("f", everything)])):
+        await publish(f"{prefix}/new", [b"fresh"])
+        await until(lambda: len(submit.calls) == 1)
+        await asyncio.sleep(0.3)
+    assert [json.loads(c.body)["data"]["payload"] for c in submit.calls] == ["fresh"]
+
+
+async def test_ending_the_session_stops_the_broker_keeping_messages(prefix: str) -> None:
+    submit = RecordingSubmit()
+    tenant = tenant_of(prefix)
+    trigger = MqttTrigger(BROKER, f"{prefix}/t", qos=1)
+    async with running(MqttSource(submit, tenant, BROKER, [("f", trigger)])):
+        pass
+    await end_session(tenant, BROKER)
+    await publish(f"{prefix}/t", [b"while nobody listens"])
+    async with running(MqttSource(submit, tenant, BROKER, [("f", trigger)])):
+        await publish(f"{prefix}/t", [b"after"])
+        await until(lambda: len(submit.calls) == 1)
+        await asyncio.sleep(0.3)
+    assert [json.loads(c.body)["data"]["payload"] for c in submit.calls] == ["after"]
+
+
+async def test_qos1_batches_do_not_wait_out_their_window_when_the_broker_stalls(
+        prefix: str) -> None:
+    """Mosquitto sends at most 20 unacknowledged QoS 1 messages; batches ack only when sent,
+    so a batch that waited for its window would cap throughput at 20 per window."""
+    submit = RecordingSubmit()
+    trigger = MqttTrigger(BROKER, f"{prefix}/t", qos=1, batch=Batch(size=100, window=10.0))
+    async with running(MqttSource(submit, tenant_of(prefix), BROKER, [("agg", trigger)])):
+        started = asyncio.get_running_loop().time()
+        await publish(f"{prefix}/t", [str(i).encode() for i in range(100)])
+        await until(lambda: sum(len(json.loads(c.body)["data"]["messages"])
+                                for c in submit.calls) == 100, seconds=5)
+        assert asyncio.get_running_loop().time() - started < 5

@@ -14,6 +14,7 @@ from events_recording import RecordingSubmit
 
 from yun.core.types import NatsTrigger
 from yun.events import NatsSource
+from yun.events._nats import default_consumer
 
 URL = "nats://127.0.0.1:4222"
 
@@ -88,7 +89,30 @@ async def test_jetstream_messages_are_acked_only_after_the_invocation_succeeded(
     async with running(source):
         await until(lambda: len(runs) == 2)
         await asyncio.sleep(0.3)
-    info = await js.consumer_info(name, "yun-acme-orders")
+    info = await js.consumer_info(name, default_consumer("acme", "orders", trigger))
     await nc.close()
     assert runs[0]["id"] == runs[1]["id"] == f"{name}:1"  # the same message, redelivered
     assert info.num_ack_pending == 0 and info.num_pending == 0
+
+
+async def test_a_slow_invocation_keeps_its_message_from_being_redelivered(
+        stream: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("yun.events._nats.ACK_WAIT", 1.0)
+    monkeypatch.setattr("yun.events._nats.PROGRESS", 0.3)
+    name, subject = stream
+    runs: list[str] = []
+
+    async def slow(tenant: str, target: str, body: bytes) -> bool:
+        runs.append(json.loads(body)["id"])
+        await asyncio.sleep(2.5)  # longer than the ack wait
+        return True
+
+    source = NatsSource(RecordingSubmit(), slow, "acme", URL,
+                        [("slow", NatsTrigger(URL, subject, stream=name))])
+    nc = await nats.connect(URL)
+    await nc.jetstream().publish(subject, b"{}")
+    async with running(source):
+        await until(lambda: len(runs) == 1)
+        await asyncio.sleep(3.5)
+    await nc.close()
+    assert runs == [f"{name}:1"]

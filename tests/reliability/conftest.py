@@ -1,0 +1,8 @@
+"""Reliability runs drive a real `yun up` with the integration harness."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))

@@ -1,0 +1,79 @@
+"""The dispatcher's decisions that end a job before it runs, on a real SQLite store and
+queue: events older than `async.max_age`, and functions deleted since."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from yun.core import Manifest
+from yun.gateway import Resolver
+from yun.queue import Dispatcher, Job, SqlQueue
+from yun.store import Store
+
+
+class NeverInvoked:
+    async def invoke(self, tenant: str, target: str, body: bytes,
+                     request_id: str | None = None) -> object:
+        raise AssertionError(f"{target} must not run")
+
+
+@pytest.fixture
+async def parts(tmp_path: Path) -> AsyncIterator[tuple[Store, SqlQueue]]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'yun.db'}"
+    store = await Store.open(url)
+    await store.create_version("default", Manifest(name="fn", handler="main:handle"),
+                               "c0de", None, 1)
+    queue = SqlQueue.open(url)
+    yield store, queue
+    await queue.close()
+    await store.close()
+
+
+async def _dead_after_dispatch(store: Store, queue: SqlQueue, job: Job) -> dict[str, object]:
+    delivered: list[tuple[str, str]] = []
+
+    async def deliver(tenant: str, target: str, record: bytes, key: str) -> None:
+        delivered.append((target, key))
+
+    async def active(tenant: str) -> object:
+        return tenant
+
+    await queue.put(job)
+    await store.invocation_queued(job.id, job.tenant, job.target, job.source)
+    dispatcher = Dispatcher(queue, store, NeverInvoked(), Resolver(store).resolve,  # type: ignore[arg-type]
+                            deliver, active)
+    runner = asyncio.create_task(dispatcher.run())
+    deadline = time.monotonic() + 5
+    while (await store.get_invocation("default", job.id)).status != "dead":
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    dispatcher.stop()
+    await runner
+    letter = await store.get_dead_letter("default", job.id)
+    assert await queue.depth() == 0
+    return {"errors": letter.errors, "body": letter.body, "delivered": delivered}
+
+
+async def test_an_event_older_than_max_age_is_a_dead_letter_without_running(
+        parts: tuple[Store, SqlQueue]) -> None:
+    store, queue = parts
+    job = Job(id="old1", tenant="default", target="fn", body=b'{"a": 1}', source="cron",
+              enqueued_at=time.time() - 6 * 3600 - 5)
+    dead = await _dead_after_dispatch(store, queue, job)
+    assert [e["type"] for e in dead["errors"]] == ["MaxAgeExceeded"]  # type: ignore[attr-defined]
+    assert dead["body"] == b'{"a": 1}'
+
+
+async def test_a_job_of_a_deleted_function_is_a_dead_letter_at_once(
+        parts: tuple[Store, SqlQueue]) -> None:
+    store, queue = parts
+    await store.delete_function("default", "fn")
+    job = Job(id="gone1", tenant="default", target="fn", body=b"{}", source="api",
+              enqueued_at=time.time())
+    dead = await _dead_after_dispatch(store, queue, job)
+    assert [e["type"] for e in dead["errors"]] == ["NotFound"]  # type: ignore[attr-defined]
