@@ -12,7 +12,8 @@ import msgspec
 class SpawnTemplate(msgspec.Struct, tag=True):
     """node → zygote: fork a sandboxed template for one function version.
 
-    fds passed alongside: [control socket of the new template, cgroup.procs of each controller].
+    fds passed alongside: [control socket of the new template, cgroup.procs of each controller],
+    then, for `network: egress` in namespaces, the prepared network namespace to enter.
     """
 
     key: str  # function@version, for logs
@@ -31,7 +32,10 @@ class SpawnTemplate(msgspec.Struct, tag=True):
 
 
 class Specialise(msgspec.Struct, tag=True):
-    """node → blank sandbox: become the template of this function."""
+    """node → blank sandbox: become the template of this function.
+
+    fds passed alongside: for `network: egress`, the prepared network namespace to enter.
+    """
 
     spec: SpawnTemplate
 

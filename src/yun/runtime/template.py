@@ -37,18 +37,18 @@ def start(spec: SpawnTemplate, fds: list[int]) -> None:
     """Runs in the zygote's fresh child; never returns."""
     control: socket.socket | None = None
     try:
-        control_fd, cgroup_fds = fds[0], fds[1:]
+        egress = spec.namespaces and spec.network == "egress"
+        control_fd, cgroup_fds = fds[0], fds[1:-1] if egress else fds[1:]
         control = socket.socket(fileno=control_fd)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.setsid()
         _join_cgroups(cgroup_fds)
         if spec.namespaces:
-            flags = (_linux.CLONE_NEWNS | _linux.CLONE_NEWUTS | _linux.CLONE_NEWIPC
-                     | _linux.CLONE_NEWPID)
-            if spec.network != "egress":
-                flags |= _linux.CLONE_NEWNET
-            _linux.unshare(flags)
+            _linux.unshare(_linux.CLONE_NEWNS | _linux.CLONE_NEWUTS | _linux.CLONE_NEWIPC
+                           | _linux.CLONE_NEWPID | (0 if egress else _linux.CLONE_NEWNET))
+            if egress:
+                _enter_network(fds[-1])
             # unshare(CLONE_NEWPID) applies to children only: fork once more so the template is
             # pid 1 inside; this process exits and the zygote (a subreaper) adopts the template.
             if os.fork() != 0:
@@ -78,6 +78,12 @@ def _join_cgroups(cgroup_fds: list[int]) -> None:
         os.close(fd)
 
 
+def _enter_network(fd: int) -> None:
+    """Join the network namespace the node agent prepared (veth, address, route, NAT)."""
+    _linux.setns(fd, _linux.CLONE_NEWNET)
+    os.close(fd)
+
+
 def _prepare_namespaces(spec: SpawnTemplate) -> None:
     """What every sandbox needs before it knows its function (a blank stops after this)."""
     _linux.set_process_name("yun-blank")
@@ -94,6 +100,9 @@ def _wait_for_function(control: socket.socket) -> SpawnTemplate:
             message, fds = recv_control(control)
         except EOFError:
             os._exit(0)  # the node agent no longer needs this blank
+        if isinstance(message, Specialise) and message.spec.network == "egress" and fds:
+            # A blank starts in a private namespace with only `lo`; swap it for the prepared one.
+            _enter_network(fds.pop())
         for fd in fds:
             os.close(fd)
         if isinstance(message, Specialise):
