@@ -94,6 +94,7 @@ class Invoke(msgspec.Struct, tag=True):
     version: int
     memory_mb: int
     tenant: str
+    depth: int = 0  # hops of functions invoking functions before this one (X-Yun-Depth)
 
 
 class LogRecord(msgspec.Struct, array_like=True):

@@ -2,3 +2,7 @@
 
 Imports only the standard library, msgspec and `yun.protocol`; never the rest of Yun.
 """
+
+from yun.runtime._context import Context, current
+
+__all__ = ["Context", "current"]
