@@ -29,6 +29,7 @@ class SpawnTemplate(msgspec.Struct, tag=True):
     tmp_mb: int = 64
     namespaces: bool = True
     blank: bool = False  # prepare the sandbox only; the function arrives later in Specialise
+    walls_off: tuple[str, ...] = ()  # only to measure each wall's cost (server Config)
 
 
 class Specialise(msgspec.Struct, tag=True):

@@ -37,7 +37,8 @@ def start(spec: SpawnTemplate, fds: list[int]) -> None:
     """Runs in the zygote's fresh child; never returns."""
     control: socket.socket | None = None
     try:
-        egress = spec.namespaces and spec.network == "egress"
+        own_network = "netns" not in spec.walls_off
+        egress = spec.namespaces and spec.network == "egress" and own_network
         control_fd, cgroup_fds = fds[0], fds[1:-1] if egress else fds[1:]
         control = socket.socket(fileno=control_fd)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -46,7 +47,8 @@ def start(spec: SpawnTemplate, fds: list[int]) -> None:
         _join_cgroups(cgroup_fds)
         if spec.namespaces:
             _linux.unshare(_linux.CLONE_NEWNS | _linux.CLONE_NEWUTS | _linux.CLONE_NEWIPC
-                           | _linux.CLONE_NEWPID | (0 if egress else _linux.CLONE_NEWNET))
+                           | _linux.CLONE_NEWPID
+                           | (_linux.CLONE_NEWNET if own_network and not egress else 0))
             if egress:
                 _enter_network(fds[-1])
             # unshare(CLONE_NEWPID) applies to children only: fork once more so the template is
@@ -89,9 +91,10 @@ def _prepare_namespaces(spec: SpawnTemplate) -> None:
     _linux.set_process_name("yun-blank")
     # Nothing mounted in here may propagate back to the host.
     _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
-    if spec.network != "egress":
+    if spec.network != "egress" and "netns" not in spec.walls_off:
         _linux.loopback_up()
-    _rootfs.prepare(tmp_mb=spec.tmp_mb)
+    if "pivot_root" not in spec.walls_off:
+        _rootfs.prepare(tmp_mb=spec.tmp_mb)
 
 
 def _wait_for_function(control: socket.socket) -> SpawnTemplate:
@@ -113,11 +116,13 @@ def _enter_sandbox(spec: SpawnTemplate, control: socket.socket) -> None:
     """Pivot into the function's root and drop every privilege, before any user code runs
     (importing the handler runs user code)."""
     _linux.sethostname(spec.hostname)
-    _rootfs.enter(spec.code_dir, spec.layer_dir, spec.hostname, spec.uid, spec.gid,
-                  egress=spec.network == "egress")
+    if "pivot_root" not in spec.walls_off:
+        _rootfs.enter(spec.code_dir, spec.layer_dir, spec.hostname, spec.uid, spec.gid,
+                      egress=spec.network == "egress")
     _privileges.limit_resources()
     _privileges.close_other_fds(keep=[control.fileno()])
-    _privileges.drop(spec.uid, spec.gid)
+    _privileges.drop(spec.uid, spec.gid, privileges="privileges" not in spec.walls_off,
+                     seccomp="seccomp" not in spec.walls_off)
 
 
 def _environment(spec: SpawnTemplate) -> None:
@@ -136,7 +141,8 @@ def _environment(spec: SpawnTemplate) -> None:
 
 def _load_handler(spec: SpawnTemplate) -> Callable[..., object]:
     module_name, _, attribute = spec.handler.partition(":")
-    code, layer = ((_rootfs.CODE, _rootfs.LAYER if spec.layer_dir else None) if spec.namespaces
+    pivoted = spec.namespaces and "pivot_root" not in spec.walls_off
+    code, layer = ((_rootfs.CODE, _rootfs.LAYER if spec.layer_dir else None) if pivoted
                    else (spec.code_dir, spec.layer_dir))
     # Only the function's own code, its dependency layer and the standard library: the
     # platform's site-packages stay invisible to user code (already-imported modules remain).

@@ -44,9 +44,11 @@ FORK_PIDS = 4096  # the template's group also counts its instances (they share i
 class ProcessSandbox:
     """Owns the zygote, and through it every template and instance on this node."""
 
-    def __init__(self, log_path: Path, namespaces: bool = True, blanks: int = 2) -> None:
+    def __init__(self, log_path: Path, namespaces: bool = True, blanks: int = 2,
+                 walls_off: tuple[str, ...] = ()) -> None:
         self.log_path = log_path
         self.namespaces = namespaces
+        self.walls_off = walls_off
         self.blanks = blanks
         self._blanks: deque[tuple[ControlChannel, Cgroup]] = deque()
         self._refill = asyncio.Event()
@@ -94,7 +96,8 @@ class ProcessSandbox:
         # the message), so ours is closed once sent: the namespace then lives exactly as long as
         # the sandbox's processes, and its veth pair goes with it.
         netns = (await self.network.take()
-                 if self.namespaces and spec.network == "egress" else None)
+                 if self.namespaces and spec.network == "egress" and "netns" not in self.walls_off
+                 else None)
         extra = [netns.fd] if netns is not None else []
         try:
             blank = self._take_blank()
@@ -138,6 +141,7 @@ class ProcessSandbox:
             gid=spec.uid,
             tmp_mb=spec.tmp_mb,
             namespaces=self.namespaces,
+            walls_off=self.walls_off,
         )
 
     async def _spawn(self, message: SpawnTemplate, group: Cgroup,
@@ -199,7 +203,8 @@ class ProcessSandbox:
                 group = self.cgroups.create(f"blank.{os.urandom(4).hex()}", Limits(memory_mb=64))
                 message = SpawnTemplate(key="blank", code_dir="", layer_dir=None, handler="",
                                         env={}, network="none", hostname="blank",
-                                        concurrency=1, namespaces=self.namespaces, blank=True)
+                                        concurrency=1, namespaces=self.namespaces, blank=True,
+                                        walls_off=self.walls_off)
                 try:
                     channel = await self._spawn(message, group)
                 except PlatformError:

@@ -9,6 +9,8 @@ from typing import Any
 
 from yun.core import InvalidRequest
 
+WALLS = ("pivot_root", "seccomp", "privileges", "netns")
+
 
 @dataclass(frozen=True)
 class Config:
@@ -22,6 +24,9 @@ class Config:
     namespaces: bool = True  # new mount/pid/ipc/uts/net namespaces per function
     memory_reserve_mb: int = 256  # memory an instance start must leave free for the platform
     blanks: int = 2  # sandboxes kept started ahead of demand (cuts cold starts)
+    # Comma-separated walls to leave out, to measure what each costs (bench/hardening.py):
+    # pivot_root, seccomp, privileges, netns. Never for untrusted code.
+    walls_off: str = ""
 
     def validate(self) -> Config:
         if not 0 < self.port < 65536:
@@ -31,10 +36,18 @@ class Config:
                                  f"{self.memory_reserve_mb}, {self.blanks}")
         if self.queue_depth < 1:
             raise InvalidRequest(f"queue_depth must be at least 1, was: {self.queue_depth}")
+        unknown = set(self.walls) - set(WALLS)
+        if unknown:
+            raise InvalidRequest(f"walls_off names walls from {', '.join(WALLS)}, was: "
+                                 f"{self.walls_off!r}")
         for name in ("max_wait", "tick_seconds", "drain_seconds"):
             if getattr(self, name) <= 0:
                 raise InvalidRequest(f"{name} must be positive, was: {getattr(self, name)}")
         return self
+
+    @property
+    def walls(self) -> tuple[str, ...]:
+        return tuple(w.strip() for w in self.walls_off.split(",") if w.strip())
 
     @property
     def url(self) -> str:

@@ -34,7 +34,7 @@ class Platform:
         self.config = config
         data = config.data_dir
         self.sandbox = ProcessSandbox(data / "logs" / "sandbox.log", namespaces=config.namespaces,
-                                      blanks=config.blanks)
+                                      blanks=config.blanks, walls_off=config.walls)
         # Each tenant's quotas and invocation bucket; the invoke path and the node agent ask
         # it (`check_invoke`, `check_instance_start`), the deployer asks `check_deploy`.
         self.quotas = QuotaBook()
