@@ -118,7 +118,11 @@ class ProcessSandbox:
             if netns is not None:
                 netns.close()
         template = Template(self, spec, channel, group, on_exit)
-        await template.wait_ready(started)
+        try:
+            await template.wait_ready(started)
+        finally:
+            if netns is not None:
+                self.network.replenish()
         # The import ran under the function's own limit. From now on the template only forks,
         # and the kernel charges each child's page tables and stacks to the template's group
         # for as long as the child lives (kernel memory is not moved when the child changes
