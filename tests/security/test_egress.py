@@ -7,6 +7,7 @@ The reachable peer is a server inside a network namespace this test makes (a sta
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -134,6 +135,22 @@ def test_an_egress_function_cannot_reach_the_host_or_yuns_own_port(node: Yun, pe
         for port in (node.port, 5432):
             result = egress(node, "talk", f"{address}:{port}")
             assert result["ok"] is False, (address, port, result)
+
+
+def test_egress_sandboxes_cannot_reach_each_other(node: Yun, tmp_path: Path) -> None:
+    neighbour = tmp_path / "neighbour"
+    shutil.copytree(FUNCTIONS / "egress", neighbour)
+    (neighbour / "yun.yaml").write_text(
+        (neighbour / "yun.yaml").read_text().replace("name: egress", "name: egress-b"))
+    node.deploy(neighbour)
+    listening = egress(node, "listen", 9000)
+    assert listening["ok"] is True, listening
+    address = listening["result"]
+    assert isinstance(address, str) and address.startswith("10.213.")
+    assert egress(node, "talk", f"{address}:9000") == {"ok": True, "result": "here"}
+    with node.http() as http:
+        theirs = http.post("/fn/egress-b", json={"probe": "talk", "arg": f"{address}:9000"})
+    assert theirs.json()["ok"] is False, theirs.text
 
 
 def test_the_walls_and_interfaces_go_away_when_yun_up_stops(tmp_path: Path, peer: Peer) -> None:

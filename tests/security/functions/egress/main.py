@@ -2,6 +2,7 @@
 
 import os
 import socket
+import threading
 
 
 def _talk(address):
@@ -11,11 +12,32 @@ def _talk(address):
         return conn.recv(64).decode()
 
 
+def _serve(listener):
+    while True:
+        conn, _ = listener.accept()
+        conn.sendall(b"here")
+        conn.close()
+
+
+def _listen(port):
+    """Serve "here" on `port` from a thread that outlives the invocation; our own address."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("0.0.0.0", int(port)))
+    listener.listen()
+    threading.Thread(target=_serve, args=(listener,), daemon=True).start()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the route
+        return probe.getsockname()[0]
+
+
 def handle(event, context):
     probe, arg = event["probe"], event.get("arg")
     try:
         if probe == "talk":
             return {"ok": True, "result": _talk(arg)}
+        if probe == "listen":
+            return {"ok": True, "result": _listen(arg)}
         if probe == "interfaces":
             return {"ok": True, "result": sorted(os.listdir("/sys/class/net"))
                     if os.path.isdir("/sys/class/net") else _interfaces()}
