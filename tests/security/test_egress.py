@@ -6,6 +6,7 @@ The reachable peer is a server inside a network namespace this test makes (a sta
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -151,6 +152,29 @@ def test_egress_sandboxes_cannot_reach_each_other(node: Yun, tmp_path: Path) -> 
     with node.http() as http:
         theirs = http.post("/fn/egress-b", json={"probe": "talk", "arg": f"{address}:9000"})
     assert theirs.json()["ok"] is False, theirs.text
+
+
+def test_a_sandboxs_veth_goes_away_with_the_sandbox(node: Yun, tmp_path: Path) -> None:
+    brief = tmp_path / "brief"
+    shutil.copytree(FUNCTIONS / "egress", brief)
+    (brief / "yun.yaml").write_text((brief / "yun.yaml").read_text().replace(
+        "name: egress", "name: egress-brief").replace(
+        "scale: {min: 0, max: 2}", "scale: {min: 0, max: 1, keep_alive: 1s}"))
+    node.deploy(brief)
+    with node.http() as http:
+        result = http.post("/fn/egress-brief", json={"probe": "listen", "arg": 9001}).json()
+    address = ipaddress.IPv4Address(result["result"])
+    host_side = str(address - 1)
+    assert host_side in _host_side_addresses()
+    # keep_alive 1 s, then the autoscaler reaps the instance and drops the template.
+    _eventually(lambda: host_side not in _host_side_addresses(), timeout=10)
+
+
+def _host_side_addresses() -> set[str]:
+    listing = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True,
+                             text=True, check=True).stdout
+    return {line.split()[3].split("/")[0] for line in listing.splitlines()
+            if line.split()[1].startswith("yn")}
 
 
 def test_the_walls_and_interfaces_go_away_when_yun_up_stops(tmp_path: Path, peer: Peer) -> None:

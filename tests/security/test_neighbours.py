@@ -7,6 +7,7 @@ p99, with no failures. Afterwards nothing of A's instance is left.
 
 from __future__ import annotations
 
+import re
 import statistics
 import sys
 import threading
@@ -81,7 +82,7 @@ class Round:
     noisy: list[float]
     failures: int
     answer: httpx.Response
-    leftovers: set[int]
+    leftovers: set[int | str]  # processes and cgroups
 
     @property
     def bound(self) -> float:
@@ -110,10 +111,19 @@ def attack_round(neighbours: Neighbours, attack: str) -> Round:
     assert done.is_set() and answer
     # The attacking instance and everything it forked must be gone; the rest is as before.
     deadline = time.monotonic() + 5
-    while (leftovers := alive(sandbox_processes(neighbours.yun) - baseline)) and \
-            time.monotonic() < deadline:
+    while (leftovers := alive(sandbox_processes(neighbours.yun) - baseline)
+           | set(attacker_groups(neighbours.yun))) and time.monotonic() < deadline:
         time.sleep(0.05)
     return Round(quiet, noisy, failures, answer[0], leftovers)
+
+
+def attacker_groups(yun: Yun) -> list[str]:
+    """Cgroups of the attacker's instances (its template's end in `.t<hex>`) in any tree."""
+    assert yun.process is not None
+    owner = f"yun/up-{yun.process.pid}"
+    return [group.name for tree in Path("/sys/fs/cgroup").iterdir()
+            for group in (tree / owner).glob("*.noisy@*")
+            if not re.search(r"@\d+\.t", group.name)]
 
 
 @pytest.mark.parametrize(("attack", "ends_as"), [
