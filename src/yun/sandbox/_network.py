@@ -68,15 +68,7 @@ class NetNamespace:
     """A prepared network namespace, held open by `fd` until the sandbox in it ends."""
 
     fd: int
-    slot: int
-
-    @property
-    def host_interface(self) -> str:
-        return f"{HOST_PREFIX}{self.slot}"
-
-    @property
-    def address(self) -> str:
-        return str(SUBNET[self.slot * 4 + 2])
+    slot: int  # host side `yn<slot>`; the sandbox's address is the /30's second one
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -95,6 +87,8 @@ class EgressNetwork:
         self._ready = False
         self._stopped = False
         self._refill = asyncio.Event()
+        # create() runs in worker threads (a cold start's and the spare's may overlap).
+        self._lock = threading.Lock()
 
     def remove_stale(self) -> list[str]:
         """Delete the tables of `yun up` processes that no longer run. Returns their names."""
@@ -107,6 +101,7 @@ class EgressNetwork:
         return stale
 
     def _install(self) -> None:
+        """Install this process's table (once) and turn on forwarding. Under `_lock`."""
         if self._ready:
             return
         if self._stopped:
@@ -146,23 +141,25 @@ class EgressNetwork:
 
     def create(self) -> NetNamespace:
         """Make a namespace with its veth pair, addresses and default route (blocking)."""
-        self._install()
         for _ in range(64):
-            slot = self._next_slot
-            self._next_slot = (slot + 1) % SLOTS
+            with self._lock:
+                self._install()
+                slot = self._next_slot
+                self._next_slot = (slot + 1) % SLOTS
             namespace = _make_namespace(slot)
             if namespace is not None:
                 return namespace
         raise PlatformError(f"no free egress address in {SUBNET}: 64 slots in a row were taken")
 
     def stop(self) -> None:
-        self._stopped = True
-        while self._spares:
-            self._spares.popleft().close()
-        if self._ready:
-            with contextlib.suppress(PlatformError, OSError):
-                _run(["nft", "delete", "table", "inet", self.table])
-            self._ready = False
+        with self._lock:
+            self._stopped = True
+            while self._spares:
+                self._spares.popleft().close()
+            if self._ready:
+                with contextlib.suppress(PlatformError, OSError):
+                    _run(["nft", "delete", "table", "inet", self.table])
+                self._ready = False
 
 
 def _make_namespace(slot: int) -> NetNamespace | None:
