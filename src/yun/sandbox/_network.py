@@ -27,6 +27,7 @@ import subprocess
 import threading
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 
 from yun.core import PlatformError
 from yun.runtime import _linux
@@ -184,6 +185,7 @@ def _make_namespace(slot: int) -> NetNamespace | None:
 
 
 def _make_in_thread(slot: int) -> NetNamespace | None:
+    mtu = _uplink_mtu()
     base = SUBNET[slot * 4]
     host_address, address = base + 1, base + 2
     host_interface = f"{HOST_PREFIX}{slot}"
@@ -194,7 +196,8 @@ def _make_in_thread(slot: int) -> NetNamespace | None:
         try:
             # Run inside the new namespace: `eth0` is made here, its peer goes to the host's.
             commands = (
-                f"link add eth0 type veth peer name {host_interface} netns /proc/self/fd/{host}\n"
+                f"link add eth0 mtu {mtu} type veth peer name {host_interface} mtu {mtu} "
+                f"netns /proc/self/fd/{host}\n"
                 "link set lo up\n"
                 f"addr add {address}/30 dev eth0\n"
                 "link set eth0 up\n"
@@ -236,6 +239,17 @@ def _configure_host_side(interface: str, address: str) -> None:
         flags = struct.unpack("16sH14x", fcntl.ioctl(
             sock.fileno(), _SIOCGIFFLAGS, struct.pack("16sH14x", name, 0)))[1]
         fcntl.ioctl(sock.fileno(), _SIOCSIFFLAGS, struct.pack("16sH14x", name, flags | _IFF_UP))
+
+
+def _uplink_mtu() -> int:
+    """The MTU of the host's default-route interface, so a sandbox's TCP picks segments that
+    fit the way out instead of relying on path-MTU discovery (1500 if there is no route)."""
+    try:
+        routes = Path("/proc/net/route").read_text().splitlines()[1:]
+        uplinks = [line.split()[0] for line in routes if line.split()[1:2] == ["00000000"]]
+        return min(int(Path(f"/sys/class/net/{name}/mtu").read_text()) for name in uplinks)
+    except (OSError, ValueError):  # min() of nothing is a ValueError too
+        return 1500
 
 
 def _run(argv: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
