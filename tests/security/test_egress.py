@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -132,10 +133,14 @@ def test_a_function_without_egress_cannot_reach_the_server(node: Yun, peer: Peer
 
 def test_an_egress_function_cannot_reach_the_host_or_yuns_own_port(node: Yun, peer: Peer) -> None:
     host_addresses = ["127.0.0.1", peer.host_address, *_global_addresses()]
-    for address in host_addresses:
-        for port in (node.port, 5432):
-            result = egress(node, "talk", f"{address}:{port}")
-            assert result["ok"] is False, (address, port, result)
+    with socket.create_server(("0.0.0.0", 0)) as everywhere:
+        # A service listening on every host address: only the walls keep the sandbox out.
+        port = everywhere.getsockname()[1]
+        for address in host_addresses:
+            socket.create_connection((address, port), timeout=1).close()
+            for target in (node.port, 5432, port):
+                result = egress(node, "connect", f"{address}:{target}")
+                assert result["ok"] is False, (address, target, result)
 
 
 def test_egress_sandboxes_cannot_reach_each_other(node: Yun, tmp_path: Path) -> None:
@@ -150,8 +155,33 @@ def test_egress_sandboxes_cannot_reach_each_other(node: Yun, tmp_path: Path) -> 
     assert isinstance(address, str) and address.startswith("10.213.")
     assert egress(node, "talk", f"{address}:9000") == {"ok": True, "result": "here"}
     with node.http() as http:
-        theirs = http.post("/fn/egress-b", json={"probe": "talk", "arg": f"{address}:9000"})
+        theirs = http.post("/fn/egress-b", json={"probe": "connect", "arg": f"{address}:9000"})
     assert theirs.json()["ok"] is False, theirs.text
+
+
+def test_the_host_is_unreachable_through_the_sandboxs_own_gateway_v4_or_v6(node: Yun) -> None:
+    listening = egress(node, "listen", 9002)
+    assert listening["ok"] is True, listening
+    gateway = str(ipaddress.IPv4Address(listening["result"]) - 1)
+    interface = next(name for name, address in _host_sides() if address == gateway)
+    link_local = subprocess.run(["ip", "-6", "-o", "addr", "show", "dev", interface, "scope",
+                                 "link"], capture_output=True, text=True, check=True).stdout
+    assert link_local, f"{interface} has no IPv6 link-local address"
+    gateway6 = link_local.split()[3].split("/")[0]
+    with socket.create_server(("::", 0), family=socket.AF_INET6, dualstack_ipv6=True) as server:
+        port = server.getsockname()[1]
+        # The listener is there for anyone on the host: only the walls keep the sandbox out.
+        socket.create_connection((gateway, port), timeout=1).close()
+        for address in (gateway, f"{gateway6}%eth0"):
+            result = egress(node, "connect", f"{address}:{port}")
+            assert result["ok"] is False, (address, result)
+
+
+def _host_sides() -> list[tuple[str, str]]:
+    listing = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True,
+                             text=True, check=True).stdout
+    return [(line.split()[1], line.split()[3].split("/")[0]) for line in listing.splitlines()
+            if line.split()[1].startswith("yn")]
 
 
 def test_a_sandboxs_veth_goes_away_with_the_sandbox(node: Yun, tmp_path: Path) -> None:
@@ -171,10 +201,7 @@ def test_a_sandboxs_veth_goes_away_with_the_sandbox(node: Yun, tmp_path: Path) -
 
 
 def _host_side_addresses() -> set[str]:
-    listing = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True,
-                             text=True, check=True).stdout
-    return {line.split()[3].split("/")[0] for line in listing.splitlines()
-            if line.split()[1].startswith("yn")}
+    return {address for _, address in _host_sides()}
 
 
 def test_the_walls_and_interfaces_go_away_when_yun_up_stops(tmp_path: Path, peer: Peer) -> None:

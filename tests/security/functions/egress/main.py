@@ -36,6 +36,10 @@ def handle(event, context):
     try:
         if probe == "talk":
             return {"ok": True, "result": _talk(arg)}
+        if probe == "connect":
+            host, port = arg.rsplit(":", 1)
+            socket.create_connection((host, int(port)), timeout=1).close()
+            return {"ok": True, "result": "connected"}
         if probe == "listen":
             return {"ok": True, "result": _listen(arg)}
         if probe == "interfaces":
