@@ -66,6 +66,9 @@ class ProcessSandbox:
                 "(or a delegated cgroup) to limit memory and processes"
             )
         self.cgroups.remove_stale()
+        if self.walls_off:
+            log.warning("sandbox walls left out: %s (for measuring their cost only; never run "
+                        "untrusted code like this)", ", ".join(self.walls_off))
         if self.namespaces:
             self.network.remove_stale()
         os.makedirs(STAGING, mode=0o755, exist_ok=True)
