@@ -115,6 +115,8 @@ class Platform:
         def on_deployed(tenant: str, version: Version) -> None:
             resolver.invalidate(tenant, version.function)
             self._pin(deployments, tenant, version)
+            if version.manifest.network.value == "egress":
+                self.sandbox.expect_egress()
 
         def on_changed(tenant: str, name: str) -> None:
             resolver.invalidate(tenant, name)
