@@ -150,13 +150,13 @@ class Yun:
     affinity: gateway and functions share the server core.
     """
 
-    def __init__(self, cpu: int | None = SERVER_CPU) -> None:
+    def __init__(self, cpu: int | None = SERVER_CPU, env: dict[str, str] | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="yun-bench-"))
         self.data = self.dir / "data"
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         cmd = pinned([VENV / "yun", "up", "--port", str(self.port), "--data-dir", self.data], cpu)
-        self.proc = Proc("yun", cmd, env={"YUN_DRAIN_SECONDS": "5"}, cwd=self.dir)
+        self.proc = Proc("yun", cmd, env={"YUN_DRAIN_SECONDS": "5", **(env or {})}, cwd=self.dir)
 
     def __enter__(self) -> Yun:
         try:

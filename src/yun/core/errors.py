@@ -93,6 +93,13 @@ class Conflict(YunError):
     code = "Conflict"
 
 
+class HopLimitExceeded(InvalidRequest):
+    """A chain of functions invoking functions went past the hop limit (`X-Yun-Depth`);
+    most likely a function invoking itself without end."""
+
+    code = "HopLimitExceeded"
+
+
 class PayloadTooLarge(InvalidRequest):
     code = "PayloadTooLarge"
 
@@ -129,6 +136,7 @@ def http_status(error: YunError) -> int:
 
 _HTTP_STATUS: tuple[tuple[type[YunError], int], ...] = (
     (PayloadTooLarge, 413),
+    (HopLimitExceeded, 508),  # Loop Detected
     (InvalidRequest, 400),
     (Unauthorized, 401),
     (Forbidden, 403),

@@ -18,6 +18,7 @@ import msgspec
 from yun.autoscaler import Policy
 from yun.core import (
     ActivationRecord,
+    HopLimitExceeded,
     InvalidRequest,
     PayloadTooLarge,
     PlatformError,
@@ -47,6 +48,7 @@ DEFAULT_UID = 100000  # the default tenant's; each tenant gets its own from the 
 MAX_BODY = 6 << 20  # 6 MiB, as Lambda's synchronous payload limit
 ASYNC_SUFFIX = "/async"
 MAX_IDEMPOTENCY_KEY = 255
+MAX_DEPTH = 16  # hops of functions invoking functions (X-Yun-Depth) before a call is refused
 _json = msgspec.json.Encoder()
 
 
@@ -117,6 +119,7 @@ class InvokeApp:
                 return
             headers = dict(scope["headers"])
             key = await self.keys.authenticate(_text(headers.get(b"authorization")))
+            depth = _depth(_text(headers.get(b"x-yun-depth")))
             target = scope["path"][len("/fn/"):]
             body = await read_body(receive, headers)
             if body.strip():
@@ -136,7 +139,7 @@ class InvokeApp:
             await reply(send, http_status(exc), error_body(exc))
             return
         request_id = os.urandom(16).hex()
-        outcome = await self._run(key.tenant, version, body, request_id)
+        outcome = await self._run(key.tenant, version, body, request_id, depth)
         await respond(send, outcome, request_id, version)
         await self._record(outcome, request_id, key.tenant, version, wall_start)
 
@@ -152,18 +155,20 @@ class InvokeApp:
         return await self.submit(tenant, target, body, "api", key)
 
     async def invoke(self, tenant: str, target: str, body: bytes,
-                     request_id: str | None = None) -> Invoked:
+                     request_id: str | None = None, depth: int = 0) -> Invoked:
         """Invoke from inside the platform (flows, event sources): the same quotas, node
-        path and activation record as an HTTP call. `body` must be JSON (or empty)."""
+        path, hop limit and activation record as an HTTP call. `body` must be JSON (or
+        empty); `depth` is the hops before this call (a function's call: its depth + 1)."""
         wall_start = time.time()
+        _check_depth(depth)
         version = await self.resolver.resolve(tenant, target)
         request_id = request_id or os.urandom(16).hex()
-        outcome = await self._run(tenant, version, body, request_id)
+        outcome = await self._run(tenant, version, body, request_id, depth)
         await self._record(outcome, request_id, tenant, version, wall_start)
         return Invoked(request_id, version, outcome)
 
     async def _run(self, tenant: str, version: Version, body: bytes,
-                   request_id: str) -> Outcome:
+                   request_id: str, depth: int) -> Outcome:
         refusal = self.quotas.check_invoke(tenant, time.monotonic()) if self.quotas else None
         if refusal is not None:
             return throttled(refusal.message, refusal.quota, refusal.status,
@@ -172,7 +177,7 @@ class InvokeApp:
         pool = self.deployments.pool(tenant, version)
         invoke = Invoke(id=request_id, timeout_ms=int(manifest.timeout * 1000),
                         function=version.function, version=version.number,
-                        memory_mb=manifest.memory, tenant=tenant)
+                        memory_mb=manifest.memory, tenant=tenant, depth=depth)
         return await self.deployments.node.invoke(
             pool, invoke, body, manifest.timeout,
             max_wait=min(self.max_wait, manifest.timeout + 30))
@@ -261,6 +266,27 @@ async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes,
     await send({"type": "http.response.start", "status": status,
                 "headers": [*headers, (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+def _depth(header: str | None) -> int:
+    """The hops before this call, from `X-Yun-Depth` (absent: 0, a call from outside)."""
+    if header is None:
+        return 0
+    if not (header.isascii() and header.isdigit() and len(header) <= 6):
+        raise InvalidRequest(f"X-Yun-Depth must be a whole number 0..{MAX_DEPTH - 1}, "
+                             f"was: {header!r}")
+    depth = int(header)
+    _check_depth(depth)
+    return depth
+
+
+def _check_depth(depth: int) -> None:
+    # Without a limit a function that invokes itself would hold an instance per hop and bill
+    # its tenant until a quota stopped it; the limit ends the chain with a clear error.
+    if depth >= MAX_DEPTH:
+        raise HopLimitExceeded(
+            f"hop limit reached: X-Yun-Depth was {depth}, and at most {MAX_DEPTH} functions "
+            "may invoke each other in a chain; is a function invoking itself without end?")
 
 
 def _text(value: bytes | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Container
+from collections.abc import Awaitable, Callable, Container, Mapping
 from dataclasses import dataclass
 
 from yun.core import YunError
@@ -22,6 +22,7 @@ class HostRequest:
     function: str
     version: int
     request_id: str  # the invocation that asked (in flight on the asking instance)
+    depth: int  # hops of functions invoking functions behind that invocation
     op: str
     args: dict[str, str | int | bool | None]
 
@@ -31,19 +32,21 @@ HostHandler = Callable[[HostRequest, bytes], Awaitable[tuple[object, bytes]]]
 
 
 async def serve_host(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     owner: str, inflight: Container[str], handler: HostHandler) -> None:
+                     owner: str, inflight: Container[str], depths: Mapping[str, int],
+                     handler: HostHandler) -> None:
     """Answer host calls until EOF, each in its own task: one may wait on an invocation whose
     own host calls arrive on this same socket.
 
     `owner` is the pool key "tenant/function@version"; `inflight` the instance's pending
-    invocation ids."""
+    invocation ids, `depths` the hops behind those that have any."""
     tenant, _, rest = owner.partition("/")
     function, _, version = rest.rpartition("@")
     tasks: set[asyncio.Task[None]] = set()
 
     async def answer(call: HostCall, body: bytes) -> None:
-        reply, payload = await _answer(call, body, tenant, function, int(version), inflight,
-                                       handler)
+        depth = depths.get(call.request_id, 0)
+        reply, payload = await _answer(call, body, tenant, function, int(version), depth,
+                                       inflight, handler)
         if not writer.is_closing():
             writer.write(encode(reply, payload))
 
@@ -64,11 +67,12 @@ async def serve_host(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
 
 
 async def _answer(call: HostCall, body: bytes, tenant: str, function: str, version: int,
-                  inflight: Container[str], handler: HostHandler) -> tuple[HostReply, bytes]:
+                  depth: int, inflight: Container[str],
+                  handler: HostHandler) -> tuple[HostReply, bytes]:
     if call.request_id not in inflight:
         return HostReply(id=call.id, ok=False, error_type="Forbidden",
                          message="host calls are only answered during an invocation"), b""
-    request = HostRequest(tenant, function, version, call.request_id, call.op, call.args)
+    request = HostRequest(tenant, function, version, call.request_id, depth, call.op, call.args)
     try:
         value, payload = await handler(request, body)
     except YunError as exc:

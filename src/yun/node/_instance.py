@@ -41,6 +41,8 @@ class Instance:
         self.exit_code: int | None = None
         self._reaped = False
         self._pending: dict[str, asyncio.Future[tuple[Result, bytes]]] = {}
+        # Hops behind each in-flight invocation that has any: its host calls go one further.
+        self.depths: dict[str, int] = {}
         self._timed_out: set[str] = set()
         self._on_gone = on_gone
         self._writer: asyncio.StreamWriter | None = None
@@ -54,7 +56,7 @@ class Instance:
     async def serve_host(self, owner: str, handler: HostHandler) -> None:
         """Answer the instance's host calls (only for invocations in flight on it)."""
         assert self._host is not None, "connect() first"
-        await serve_host(*self._host, owner, self._pending, handler)
+        await serve_host(*self._host, owner, self._pending, self.depths, handler)
 
     async def serve(self) -> None:
         """Read replies until the instance goes away; owned by the node agent's task group."""
@@ -106,6 +108,8 @@ class Instance:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[Result, bytes]] = loop.create_future()
         self._pending[invoke.id] = future
+        if invoke.depth:
+            self.depths[invoke.id] = invoke.depth
         # call_later rather than wait_for: no extra task per call on the hot path.
         timer = loop.call_later(timeout, self._expire, invoke.id, timeout)
         try:
@@ -116,6 +120,8 @@ class Instance:
         finally:
             timer.cancel()
             self._pending.pop(invoke.id, None)
+            if invoke.depth:
+                del self.depths[invoke.id]
 
     def _expire(self, request_id: str, timeout: float) -> None:
         future = self._pending.get(request_id)

@@ -12,7 +12,8 @@ import msgspec
 class SpawnTemplate(msgspec.Struct, tag=True):
     """node → zygote: fork a sandboxed template for one function version.
 
-    fds passed alongside: [control socket of the new template, cgroup.procs of each controller].
+    fds passed alongside: [control socket of the new template, cgroup.procs of each controller],
+    then, for `network: egress` in namespaces, the prepared network namespace to enter.
     """
 
     key: str  # function@version, for logs
@@ -28,10 +29,14 @@ class SpawnTemplate(msgspec.Struct, tag=True):
     tmp_mb: int = 64
     namespaces: bool = True
     blank: bool = False  # prepare the sandbox only; the function arrives later in Specialise
+    walls_off: tuple[str, ...] = ()  # only to measure each wall's cost (server Config)
 
 
 class Specialise(msgspec.Struct, tag=True):
-    """node → blank sandbox: become the template of this function."""
+    """node → blank sandbox: become the template of this function.
+
+    fds passed alongside: for `network: egress`, the prepared network namespace to enter.
+    """
 
     spec: SpawnTemplate
 
@@ -90,6 +95,7 @@ class Invoke(msgspec.Struct, tag=True):
     version: int
     memory_mb: int
     tenant: str
+    depth: int = 0  # hops of functions invoking functions before this one (X-Yun-Depth)
 
 
 class LogRecord(msgspec.Struct, array_like=True):

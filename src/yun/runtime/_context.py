@@ -28,6 +28,7 @@ class Context:
     memory_mb: int
     tenant: str
     deadline: float  # time.monotonic() at which the platform kills the invocation
+    depth: int = 0  # hops before this invocation; a call made from here sends depth + 1
     logs: list[LogRecord] = field(default_factory=list)
     # The bucket trigger and chain depth of the event being handled (CloudEvents extensions
     # `yuntrigger`, `yundepth`): the handler's bucket writes carry them for the loop guard.
@@ -83,7 +84,13 @@ def context_for(invoke: Invoke) -> Context:
         memory_mb=invoke.memory_mb,
         tenant=invoke.tenant,
         deadline=time.monotonic() + invoke.timeout_ms / 1000,
+        depth=invoke.depth,
     )
+
+
+def current() -> Context | None:
+    """The invocation this code runs in, if any (the SDK reads its depth from here)."""
+    return _current.get()
 
 
 def activate(context: Context) -> contextvars.Token[Context | None]:

@@ -37,18 +37,20 @@ def start(spec: SpawnTemplate, fds: list[int]) -> None:
     """Runs in the zygote's fresh child; never returns."""
     control: socket.socket | None = None
     try:
-        control_fd, cgroup_fds = fds[0], fds[1:]
+        own_network = "netns" not in spec.walls_off
+        egress = spec.namespaces and spec.network == "egress" and own_network
+        control_fd, cgroup_fds = fds[0], fds[1:-1] if egress else fds[1:]
         control = socket.socket(fileno=control_fd)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.setsid()
         _join_cgroups(cgroup_fds)
         if spec.namespaces:
-            flags = (_linux.CLONE_NEWNS | _linux.CLONE_NEWUTS | _linux.CLONE_NEWIPC
-                     | _linux.CLONE_NEWPID)
-            if spec.network != "egress":
-                flags |= _linux.CLONE_NEWNET
-            _linux.unshare(flags)
+            _linux.unshare(_linux.CLONE_NEWNS | _linux.CLONE_NEWUTS | _linux.CLONE_NEWIPC
+                           | _linux.CLONE_NEWPID
+                           | (_linux.CLONE_NEWNET if own_network and not egress else 0))
+            if egress:
+                _enter_network(fds[-1])
             # unshare(CLONE_NEWPID) applies to children only: fork once more so the template is
             # pid 1 inside; this process exits and the zygote (a subreaper) adopts the template.
             if os.fork() != 0:
@@ -78,14 +80,21 @@ def _join_cgroups(cgroup_fds: list[int]) -> None:
         os.close(fd)
 
 
+def _enter_network(fd: int) -> None:
+    """Join the network namespace the node agent prepared (veth, address, route, NAT)."""
+    _linux.setns(fd, _linux.CLONE_NEWNET)
+    os.close(fd)
+
+
 def _prepare_namespaces(spec: SpawnTemplate) -> None:
     """What every sandbox needs before it knows its function (a blank stops after this)."""
     _linux.set_process_name("yun-blank")
     # Nothing mounted in here may propagate back to the host.
     _linux.mount(None, "/", None, _linux.MS_REC | _linux.MS_PRIVATE)
-    if spec.network != "egress":
+    if spec.network != "egress" and "netns" not in spec.walls_off:
         _linux.loopback_up()
-    _rootfs.prepare(tmp_mb=spec.tmp_mb)
+    if "pivot_root" not in spec.walls_off:
+        _rootfs.prepare(tmp_mb=spec.tmp_mb)
 
 
 def _wait_for_function(control: socket.socket) -> SpawnTemplate:
@@ -94,6 +103,9 @@ def _wait_for_function(control: socket.socket) -> SpawnTemplate:
             message, fds = recv_control(control)
         except EOFError:
             os._exit(0)  # the node agent no longer needs this blank
+        if isinstance(message, Specialise) and message.spec.network == "egress" and fds:
+            # A blank starts in a private namespace with only `lo`; swap it for the prepared one.
+            _enter_network(fds.pop())
         for fd in fds:
             os.close(fd)
         if isinstance(message, Specialise):
@@ -104,11 +116,13 @@ def _enter_sandbox(spec: SpawnTemplate, control: socket.socket) -> None:
     """Pivot into the function's root and drop every privilege, before any user code runs
     (importing the handler runs user code)."""
     _linux.sethostname(spec.hostname)
-    _rootfs.enter(spec.code_dir, spec.layer_dir, spec.hostname, spec.uid, spec.gid,
-                  egress=spec.network == "egress")
+    if "pivot_root" not in spec.walls_off:
+        _rootfs.enter(spec.code_dir, spec.layer_dir, spec.hostname, spec.uid, spec.gid,
+                      egress=spec.network == "egress")
     _privileges.limit_resources()
     _privileges.close_other_fds(keep=[control.fileno()])
-    _privileges.drop(spec.uid, spec.gid)
+    _privileges.drop(spec.uid, spec.gid, privileges="privileges" not in spec.walls_off,
+                     seccomp="seccomp" not in spec.walls_off)
 
 
 def _environment(spec: SpawnTemplate) -> None:
@@ -127,7 +141,8 @@ def _environment(spec: SpawnTemplate) -> None:
 
 def _load_handler(spec: SpawnTemplate) -> Callable[..., object]:
     module_name, _, attribute = spec.handler.partition(":")
-    code, layer = ((_rootfs.CODE, _rootfs.LAYER if spec.layer_dir else None) if spec.namespaces
+    pivoted = spec.namespaces and "pivot_root" not in spec.walls_off
+    code, layer = ((_rootfs.CODE, _rootfs.LAYER if spec.layer_dir else None) if pivoted
                    else (spec.code_dir, spec.layer_dir))
     # Only the function's own code, its dependency layer and the standard library: the
     # platform's site-packages stay invisible to user code (already-imported modules remain).

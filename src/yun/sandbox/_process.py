@@ -32,6 +32,7 @@ from yun.protocol import (
 from yun.runtime._rootfs import STAGING
 from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits, favor_dynamic_changes
 from yun.sandbox._channel import ControlChannel, seqpacket_pair
+from yun.sandbox._network import EgressNetwork
 from yun.sandbox._types import InitError, SandboxInstance, TemplateSpec
 
 log = logging.getLogger("yun.sandbox")
@@ -43,13 +44,16 @@ FORK_PIDS = 4096  # the template's group also counts its instances (they share i
 class ProcessSandbox:
     """Owns the zygote, and through it every template and instance on this node."""
 
-    def __init__(self, log_path: Path, namespaces: bool = True, blanks: int = 2) -> None:
+    def __init__(self, log_path: Path, namespaces: bool = True, blanks: int = 2,
+                 walls_off: tuple[str, ...] = ()) -> None:
         self.log_path = log_path
         self.namespaces = namespaces
+        self.walls_off = walls_off
         self.blanks = blanks
         self._blanks: deque[tuple[ControlChannel, Cgroup]] = deque()
         self._refill = asyncio.Event()
         self.cgroups = CgroupTree()
+        self.network = EgressNetwork()
         self._zygote: subprocess.Popen[bytes] | None = None
         self._control: ControlChannel | None = None
         self._lock: asyncio.Lock | None = None
@@ -62,6 +66,11 @@ class ProcessSandbox:
                 "(or a delegated cgroup) to limit memory and processes"
             )
         self.cgroups.remove_stale()
+        if self.walls_off:
+            log.warning("sandbox walls left out: %s (for measuring their cost only; never run "
+                        "untrusted code like this)", ", ".join(self.walls_off))
+        if self.namespaces:
+            self.network.remove_stale()
         os.makedirs(STAGING, mode=0o755, exist_ok=True)
         if not favor_dynamic_changes():
             log.warning("could not set the cgroup2 option favordynmods: each cold start will "
@@ -86,22 +95,37 @@ class ProcessSandbox:
         """A template for `spec`, ready to fork: from a pre-started blank when one fits."""
         started = time.perf_counter()
         message = self._message(spec)
-        blank = self._take_blank(spec)
-        if blank is not None:
-            channel, group = blank
-            group.set_limits(Limits(memory_mb=spec.memory_mb))
-            try:
-                await channel.send(Specialise(spec=message))
-            except OSError:
-                channel.close()
-                discard_cgroup(group)
-                blank = None
-        if blank is None:
-            group = self.cgroups.create(f"{spec.key}.t{os.urandom(3).hex()}",
-                                        Limits(memory_mb=spec.memory_mb))
-            channel = await self._spawn(message, group)
+        # The sandbox enters the namespace through its own copy of the descriptor (passed with
+        # the message), so ours is closed once sent: the namespace then lives exactly as long as
+        # the sandbox's processes, and its veth pair goes with it.
+        netns = (await self.network.take()
+                 if self.namespaces and spec.network == "egress" and "netns" not in self.walls_off
+                 else None)
+        extra = [netns.fd] if netns is not None else []
+        try:
+            blank = self._take_blank()
+            if blank is not None:
+                channel, group = blank
+                group.set_limits(Limits(memory_mb=spec.memory_mb))
+                try:
+                    await channel.send(Specialise(spec=message), extra)
+                except OSError:
+                    channel.close()
+                    discard_cgroup(group)
+                    blank = None
+            if blank is None:
+                group = self.cgroups.create(f"{spec.key}.t{os.urandom(3).hex()}",
+                                            Limits(memory_mb=spec.memory_mb))
+                channel = await self._spawn(message, group, extra)
+        finally:
+            if netns is not None:
+                netns.close()
         template = Template(self, spec, channel, group, on_exit)
-        await template.wait_ready(started)
+        try:
+            await template.wait_ready(started)
+        finally:
+            if netns is not None:
+                self.network.replenish()
         # The import ran under the function's own limit. From now on the template only forks,
         # and the kernel charges each child's page tables and stacks to the template's group
         # for as long as the child lives (kernel memory is not moved when the child changes
@@ -124,16 +148,20 @@ class ProcessSandbox:
             gid=spec.uid,
             tmp_mb=spec.tmp_mb,
             namespaces=self.namespaces,
+            walls_off=self.walls_off,
         )
 
-    async def _spawn(self, message: SpawnTemplate, group: Cgroup) -> ControlChannel:
-        """Ask the zygote for a sandbox process in `group`; its control channel."""
+    async def _spawn(self, message: SpawnTemplate, group: Cgroup,
+                     extra: list[int] | None = None) -> ControlChannel:
+        """Ask the zygote for a sandbox process in `group`; its control channel. `extra`
+        descriptors (the network namespace) are passed after the cgroup ones, not closed."""
         if self._control is None:
             raise PlatformError("the sandbox is not started")
         if self._lock is None:
             self._lock = asyncio.Lock()
         ours, theirs = seqpacket_pair()
-        fds = [theirs.fileno(), *group.procs_fds()]
+        cgroup_fds = group.procs_fds()
+        fds = [theirs.fileno(), *cgroup_fds, *(extra or [])]
         try:
             async with self._lock:
                 await self._control.send(message, fds)
@@ -147,7 +175,7 @@ class ProcessSandbox:
             # leave the object to close the same number again later, by then maybe an HTTP
             # connection's.
             theirs.close()
-            for fd in fds[1:]:
+            for fd in cgroup_fds:
                 os.close(fd)
         if not isinstance(reply, Spawned):
             ours.close()
@@ -155,12 +183,17 @@ class ProcessSandbox:
             raise PlatformError(f"could not start a sandbox for {message.key}: {reply}")
         return ControlChannel(ours)
 
+    def expect_egress(self) -> None:
+        """An egress function was deployed: have a network namespace (and the firewall table)
+        made before its first cold start, which would otherwise wait ~70-100 ms for them."""
+        if self.namespaces and "netns" not in self.walls_off:
+            self.network.replenish()
+
     # -- blanks: sandboxes started ahead of demand --------------------------------------------
 
-    def _take_blank(self, spec: TemplateSpec) -> tuple[ControlChannel, Cgroup] | None:
-        # Blanks have a private network namespace, so they serve only `network: none`.
-        if spec.network != "none" and self.namespaces:
-            return None
+    def _take_blank(self) -> tuple[ControlChannel, Cgroup] | None:
+        # Blanks serve `network: egress` too: they swap their private network namespace for
+        # the prepared one when they learn their function.
         while self._blanks:
             channel, group = self._blanks.popleft()
             self._refill.set()
@@ -170,13 +203,21 @@ class ProcessSandbox:
 
     async def keep_blanks(self) -> None:
         """Keep `blanks` sandboxes started and waiting, so a cold start skips the zygote fork,
-        the namespace set-up and the cgroup migration. Runs until cancelled."""
+        the namespace set-up and the cgroup migration; and, once egress is asked for, a spare
+        network namespace. Runs until cancelled."""
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._keep_blanks())
+            if self.namespaces:
+                tasks.create_task(self.network.keep_spares())
+
+    async def _keep_blanks(self) -> None:
         while True:
             while len(self._blanks) < self.blanks:
                 group = self.cgroups.create(f"blank.{os.urandom(4).hex()}", Limits(memory_mb=64))
                 message = SpawnTemplate(key="blank", code_dir="", layer_dir=None, handler="",
                                         env={}, network="none", hostname="blank",
-                                        concurrency=1, namespaces=self.namespaces, blank=True)
+                                        concurrency=1, namespaces=self.namespaces, blank=True,
+                                        walls_off=self.walls_off)
                 try:
                     channel = await self._spawn(message, group)
                 except PlatformError:
@@ -198,6 +239,7 @@ class ProcessSandbox:
             await asyncio.to_thread(self._zygote.wait)
             self._zygote = None
         await asyncio.to_thread(self.cgroups.remove_all)
+        self.network.stop()  # last: the walls stay up while any sandbox may still run
 
 
 class Template:

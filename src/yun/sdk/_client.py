@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
+from yun import runtime
 from yun.core.errors import YunError
 from yun.storage._object_names import check_key
 
@@ -280,11 +281,17 @@ class Client:
     def invoke(self, name: str, data: object = None, qualifier: str | None = None) -> InvokeResult:
         """Call a function synchronously; `data` is sent as JSON (None as `null`)."""
         target = _seg(name) if qualifier is None else f"{_seg(name)}:{_seg(qualifier)}"
+        headers = {"content-type": "application/json"}
+        # Called from inside a function: one hop deeper, so a chain that never ends is stopped
+        # by the gateway's hop limit instead of holding an instance per hop.
+        invocation = runtime.current()
+        if invocation is not None:
+            headers["x-yun-depth"] = str(invocation.depth + 1)
         with self._errors_mapped():
             response = self._http.post(
                 f"/fn/{target}",
                 content=json.dumps(data).encode(),
-                headers={"content-type": "application/json"},
+                headers=headers,
             )
         return InvokeResult(response.status_code, response.headers, response.content)
 

@@ -10,6 +10,8 @@ from typing import Any
 from yun.core import InvalidRequest
 from yun.storage import parse_buckets_url
 
+WALLS = ("pivot_root", "seccomp", "privileges", "netns")
+
 
 @dataclass(frozen=True)
 class Config:
@@ -29,6 +31,9 @@ class Config:
     max_object_bytes: int = 5 << 30  # one object PUT through /v1/buckets
     queue_url: str = ""  # async queue: "" = the store's SQLite, postgresql://…, nats://…
     async_in_flight: int = 256  # async invocations running at once over all functions
+    # Comma-separated walls to leave out, to measure what each costs (bench/hardening.py):
+    # pivot_root, seccomp, privileges, netns. Never for untrusted code.
+    walls_off: str = ""
 
     def validate(self) -> Config:
         if not 0 < self.port < 65536:
@@ -49,10 +54,18 @@ class Config:
         if self.max_object_bytes < 1:
             raise InvalidRequest(f"max_object_bytes must be positive, was: "
                                  f"{self.max_object_bytes}")  # fmt: skip
+        unknown = set(self.walls) - set(WALLS)
+        if unknown:
+            raise InvalidRequest(f"walls_off names walls from {', '.join(WALLS)}, was: "
+                                 f"{self.walls_off!r}")
         for name in ("max_wait", "tick_seconds", "drain_seconds"):
             if getattr(self, name) <= 0:
                 raise InvalidRequest(f"{name} must be positive, was: {getattr(self, name)}")
         return self
+
+    @property
+    def walls(self) -> tuple[str, ...]:
+        return tuple(w.strip() for w in self.walls_off.split(",") if w.strip())
 
     @property
     def url(self) -> str:

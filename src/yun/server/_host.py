@@ -1,14 +1,13 @@
 """What a handler may ask the platform to do through host calls, always as its own tenant:
-invoke its tenant's functions (hops counted, so a loop ends), and more as they are registered
-(buckets)."""
+invoke its tenant's functions (one hop further than the caller, so a loop ends) and use its
+tenant's buckets."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
 
 from yun.core import InvalidRequest
-from yun.core.errors import Forbidden, PayloadTooLarge
+from yun.core.errors import PayloadTooLarge
 from yun.gateway import InvokeApp
 from yun.node import HostRequest
 from yun.storage import Buckets, ObjectInfo, Origin
@@ -17,8 +16,6 @@ from yun.storage._buckets import DEFAULT_CONTENT_TYPE
 # Objects pass through host calls whole, in one frame: larger ones go through the HTTP API.
 MAX_HOST_OBJECT = 32 << 20
 
-MAX_DEPTH = 16  # a chain of functions invoking functions longer than this is a loop
-
 Op = Callable[[HostRequest, bytes], Awaitable[tuple[object, bytes]]]
 
 
@@ -26,8 +23,6 @@ class HostOps:
     def __init__(self, invoker: InvokeApp) -> None:
         self._invoker = invoker
         self._ops: dict[str, Op] = {"function.invoke": self._invoke}
-        # invocation id → how many host-call hops led to it; only chains in flight are here.
-        self._depth: dict[str, int] = {}
 
     def register(self, name: str, op: Op) -> None:
         self._ops[name] = op
@@ -44,21 +39,10 @@ class HostOps:
                                  f"{', '.join(sorted(self._ops))}")
         return await op(request, body)
 
-    def depth(self, request_id: str) -> int:
-        return self._depth.get(request_id, 0)
-
     async def _invoke(self, request: HostRequest, body: bytes) -> tuple[object, bytes]:
-        target = _text(request, "target")
-        depth = self.depth(request.request_id) + 1
-        if depth > MAX_DEPTH:
-            raise Forbidden(f"invoking {target!r} from {request.function!r} would be hop "
-                            f"{depth} of a chain of invocations; the limit is {MAX_DEPTH}")
-        child = os.urandom(16).hex()
-        self._depth[child] = depth
-        try:
-            invoked = await self._invoker.invoke(request.tenant, target, body, request_id=child)
-        finally:
-            del self._depth[child]
+        # One hop further than the caller: InvokeApp refuses a chain past its limit.
+        invoked = await self._invoker.invoke(request.tenant, _text(request, "target"), body,
+                                             depth=request.depth + 1)
         outcome = invoked.outcome
         value = {"id": invoked.request_id, "status": outcome.status.value,
                  "status_code": outcome.status_code, "version": invoked.version.number,

@@ -56,7 +56,7 @@ class Platform:
         self.config = config
         data = config.data_dir
         self.sandbox = ProcessSandbox(data / "logs" / "sandbox.log", namespaces=config.namespaces,
-                                      blanks=config.blanks)
+                                      blanks=config.blanks, walls_off=config.walls)
         # Each tenant's quotas and invocation bucket; the invoke path and the node agent ask
         # it (`check_invoke`, `check_instance_start`), the deployer asks `check_deploy`.
         self.quotas = QuotaBook()
@@ -191,6 +191,8 @@ class Platform:
             self._pin(deployments, tenant, version)
             triggers.deployed(tenant, version)
             bucket_source.subscribe(tenant, version.function, version.manifest.triggers)
+            if version.manifest.network.value == "egress":
+                self.sandbox.expect_egress()
 
         def on_changed(tenant: str, name: str) -> None:
             resolver.invalidate(tenant, name)

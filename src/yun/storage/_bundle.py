@@ -9,7 +9,13 @@ from pathlib import Path, PurePosixPath
 from yun.core.errors import BundleError
 from yun.core.manifest import load_manifest, manifest_from_decorated_source
 from yun.core.types import Manifest
-from yun.storage._checks import check_handler, check_syntax, has_decorator, module_files
+from yun.storage._checks import (
+    check_handler,
+    check_module_name,
+    check_syntax,
+    has_decorator,
+    module_files,
+)
 from yun.storage._extract import Tree, extract
 from yun.storage._fs import remove_tree
 from yun.storage._limits import MANIFEST_NAMES
@@ -53,6 +59,7 @@ def _check(tree: Tree, root: Path) -> Bundle:
         if name.endswith(".py"):
             check_syntax((root / name).read_bytes(), name)
     manifest, source = _manifest(tree.names, root)
+    check_module_name(manifest.handler, manifest.module)
 
     for module_file in module_files(manifest.module):
         if module_file in names:

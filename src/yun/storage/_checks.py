@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import sys
 from collections.abc import Iterator
 
 from yun.core.errors import BundleError
@@ -48,6 +49,20 @@ def has_decorator(source: bytes) -> bool:
                 if isinstance(called, ast.Name) and called.id == "function":
                     return True
     return False
+
+
+# Already imported in every sandbox before the handler is, so the import would find these and
+# never the bundle's file of the same name.
+_PLATFORM_MODULES = frozenset({"yun", "msgspec"})
+
+
+def check_module_name(handler: str, module: str) -> None:
+    """Refuse a handler module that would import from outside the bundle."""
+    top = module.partition(".")[0]
+    if top in sys.stdlib_module_names or top in _PLATFORM_MODULES:
+        origin = "the platform's" if top in _PLATFORM_MODULES else "a standard-library"
+        raise BundleError(f"handler {handler!r}: {top!r} is {origin} module name, so the "
+                          "sandbox would import that module, not the bundle's; rename the module")
 
 
 def module_files(module: str) -> tuple[str, str]:

@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from yun.core.errors import BundleError, PlatformError
-from yun.storage._limits import MAX_BUNDLE_BYTES, MAX_FILES, MAX_UNPACKED_BYTES, mib
+from yun.storage._limits import (
+    MANIFEST_NAMES,
+    MAX_BUNDLE_BYTES,
+    MAX_FILES,
+    MAX_MANIFEST_BYTES,
+    MAX_SOURCE_BYTES,
+    MAX_UNPACKED_BYTES,
+    mib,
+)
 
 _CHUNK = 1 << 16
 _DRIVE = re.compile(r"[A-Za-z]:")
@@ -105,16 +113,31 @@ def _plan(infos: list[zipfile.ZipInfo]) -> list[tuple[zipfile.ZipInfo, str]]:
             continue  # created as needed, as the parent of a file
         if kind not in (0, stat.S_IFREG):
             raise BundleError(f"bundle entry {raw!r} is not a regular file")
+        mode = info.external_attr >> 16
+        if mode & (stat.S_ISUID | stat.S_ISGID):
+            raise BundleError(f"bundle entry {raw!r} has the setuid or setgid bit "
+                              f"(mode {mode & 0o7777:04o}); those bits are not allowed")
         if info.flag_bits & 0x1:
             raise BundleError(f"bundle entry {raw!r} is encrypted")
         if not parts:
             raise BundleError(f"bundle entry {raw!r} has no file name")
         name = "/".join(parts)
+        _check_size(info, name)
         if name in seen:
             raise BundleError(f"bundle entry {raw!r} appears twice")
         seen.add(name)
         plan.append((info, name))
     return plan
+
+
+def _check_size(info: zipfile.ZipInfo, name: str) -> None:
+    """Refuse what would be too costly to parse; `_write` holds entries to their header."""
+    if name in MANIFEST_NAMES and info.file_size > MAX_MANIFEST_BYTES:
+        raise BundleError(f"{name} is {info.file_size} bytes, more than the "
+                          f"{MAX_MANIFEST_BYTES >> 10} KiB a manifest may be")
+    if name.endswith(".py") and info.file_size > MAX_SOURCE_BYTES:
+        raise BundleError(f"{name} is {mib(info.file_size)}, more than the "
+                          f"{mib(MAX_SOURCE_BYTES)} a Python file may be")
 
 
 def _write(

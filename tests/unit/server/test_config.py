@@ -41,3 +41,13 @@ def test_out_of_range_values_are_refused() -> None:
         Config(port=70000).validate()
     with pytest.raises(InvalidRequest, match="queue_depth must be at least 1, was: 0"):
         Config(queue_depth=0).validate()
+
+
+def test_walls_can_be_left_out_by_name_only_to_measure_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YUN_WALLS_OFF", "seccomp, netns")
+    assert load_config().walls == ("seccomp", "netns")
+    assert Config().walls == ()
+    with pytest.raises(InvalidRequest, match=r"walls_off names walls from pivot_root, seccomp, "
+                                             r"privileges, netns, was: 'seccomp,firewall'"):
+        Config(walls_off="seccomp,firewall").validate()

@@ -141,6 +141,51 @@ def test_unpack_refuses_a_symlink_entry(tmp_path: Path) -> None:
         unpack(buffer.getvalue(), tmp_path / "s")
 
 
+def with_mode(files: Mapping[str, str], name: str, content: str, mode: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for other, text in files.items():
+            archive.writestr(other, text)
+        info = zipfile.ZipInfo(name)
+        info.create_system = 3
+        info.external_attr = mode << 16
+        archive.writestr(info, content)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mode", [0o104755, 0o102755])
+def test_unpack_refuses_setuid_and_setgid_files(tmp_path: Path, mode: int) -> None:
+    expected = rf"'tool' has the setuid or setgid bit \(mode {mode & 0o7777:04o}\)"
+    with pytest.raises(BundleError, match=expected):
+        unpack(with_mode(GOOD, "tool", "#!/bin/sh\n", mode), tmp_path / "s")
+    assert not (tmp_path / "s").exists()
+
+
+def test_unpack_refuses_a_manifest_too_large_to_parse_before_parsing_it(tmp_path: Path) -> None:
+    huge = YUN_YAML + "env:\n" + "".join(f"  V{i}: x\n" for i in range(10_000))
+    with pytest.raises(BundleError, match=r"yun.yaml is \d+ bytes, more than the 64 KiB"):
+        unpack(zip_of({"yun.yaml": huge, "main.py": MAIN_PY}), tmp_path / "s")
+
+
+def test_unpack_refuses_a_python_file_too_large_to_compile_in_the_server(tmp_path: Path) -> None:
+    big = MAIN_PY + "X = '" + "x" * (3 << 20) + "'\n"
+    with pytest.raises(BundleError, match=r"main.py is 3.0 MiB, more than the 2.0 MiB"):
+        unpack(zip_of({"yun.yaml": YUN_YAML, "main.py": big}), tmp_path / "s")
+
+
+@pytest.mark.parametrize(("handler", "origin"), [
+    ("os:system", "a standard-library"), ("json.decoder:scanstring", "a standard-library"),
+    ("yun.server:main", "the platform's"), ("msgspec:json", "the platform's"),
+])
+def test_unpack_refuses_a_handler_module_the_sandbox_would_import_from_outside(
+        tmp_path: Path, handler: str, origin: str) -> None:
+    module = handler.partition(":")[0].replace(".", "/")
+    files = {"yun.yaml": f"name: x\nhandler: {handler}\n",
+             f"{module}.py": f"def {handler.partition(':')[2]}(e, c):\n    return 1\n"}
+    with pytest.raises(BundleError, match=f"is {origin} module name"):
+        unpack(zip_of(files), tmp_path / "s")
+
+
 @pytest.mark.filterwarnings("ignore:Duplicate name")
 def test_unpack_refuses_an_entry_that_appears_twice(tmp_path: Path) -> None:
     buffer = io.BytesIO()
