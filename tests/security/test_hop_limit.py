@@ -55,7 +55,7 @@ def test_a_call_past_the_hop_limit_is_refused_with_a_clear_error(node: Yun) -> N
     error = body["error"]
     assert isinstance(error, dict)
     assert error["type"] == "HopLimitExceeded"
-    assert f"X-Yun-Depth was {MAX_DEPTH}" in error["message"]
+    assert f"this call would be hop {MAX_DEPTH} (X-Yun-Depth)" in error["message"]
     assert "invoking itself" in error["message"]
 
 

@@ -285,8 +285,9 @@ def _check_depth(depth: int) -> None:
     # its tenant until a quota stopped it; the limit ends the chain with a clear error.
     if depth >= MAX_DEPTH:
         raise HopLimitExceeded(
-            f"hop limit reached: X-Yun-Depth was {depth}, and at most {MAX_DEPTH} functions "
-            "may invoke each other in a chain; is a function invoking itself without end?")
+            f"hop limit reached: this call would be hop {depth} (X-Yun-Depth), and at most "
+            f"{MAX_DEPTH} functions may invoke each other in a chain; is a function invoking "
+            "itself without end?")
 
 
 def _text(value: bytes | None) -> str | None:
