@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from queue_backends import BACKENDS, queue_url
 from yun_harness import Yun, free_port
 
 FUNCTION = Path(__file__).resolve().parent / "functions" / "ledger"
@@ -106,8 +107,8 @@ def _check(yun: Yun, ledger: Ledger, timeout: float) -> None:
     assert max(runs.values()) <= BUDGET, runs.most_common(3)
 
 
-def _kill_and_restart(tmp_path: Path, rounds: int, per_round: int) -> None:
-    yun = Yun(data_dir=tmp_path / "data", port=free_port())
+def _kill_and_restart(tmp_path: Path, url: str, rounds: int, per_round: int) -> None:
+    yun = Yun(data_dir=tmp_path / "data", port=free_port(), env={"YUN_QUEUE_URL": url})
     yun.start()
     try:
         yun.deploy(FUNCTION)
@@ -122,10 +123,16 @@ def _kill_and_restart(tmp_path: Path, rounds: int, per_round: int) -> None:
             yun.stop()
 
 
-def test_sigkill_during_an_async_burst_loses_no_accepted_invocation(tmp_path: Path) -> None:
-    _kill_and_restart(tmp_path, rounds=1, per_round=80)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sigkill_during_an_async_burst_loses_no_accepted_invocation(
+        tmp_path: Path, backend: str) -> None:
+    with queue_url(backend) as url:
+        _kill_and_restart(tmp_path, url, rounds=1, per_round=80)
 
 
 @pytest.mark.soak
-def test_repeated_sigkills_during_async_bursts_lose_nothing(tmp_path: Path) -> None:
-    _kill_and_restart(tmp_path, rounds=3, per_round=300)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_repeated_sigkills_during_async_bursts_lose_nothing(
+        tmp_path: Path, backend: str) -> None:
+    with queue_url(backend) as url:
+        _kill_and_restart(tmp_path, url, rounds=3, per_round=300)
