@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
-from yun_harness import FUNCTIONS, Yun
+from yun_harness import FUNCTIONS, Yun, free_port
 
 TERMINAL = ("succeeded", "dead")
 
@@ -202,3 +203,22 @@ def test_a_graceful_stop_lets_running_async_invocations_finish(yun: Yun) -> None
         done = http.get(f"/v1/invocations/{invocation}").json()
     assert (done["status"], done["attempts"]) == ("succeeded", 1)
     assert done["result"]["message"] == "hi, drained"
+
+
+def test_a_tenant_past_its_queued_limit_is_refused_with_429_and_retry_after(
+        tmp_path: Path) -> None:
+    yun = Yun(data_dir=tmp_path / "data", port=free_port(), env={"YUN_ASYNC_MAX_QUEUED": "3"})
+    yun.start()
+    try:
+        yun.deploy(FUNCTIONS / "hello")
+        with yun.http() as http:
+            answers = [http.post("/fn/hello/async", json={"sleep": 2}) for _ in range(8)]
+            refused = [a for a in answers if a.status_code == 429]
+            assert refused, [a.status_code for a in answers]
+            assert refused[0].headers["retry-after"] == "1"
+            assert "3 async invocations queued, the most allowed" in refused[0].text
+            for answer in answers:
+                if answer.status_code == 202:
+                    assert settled(http, answer.json()["id"])["status"] == "succeeded"
+    finally:
+        yun.stop()

@@ -24,6 +24,7 @@ class Config:
     blanks: int = 2  # sandboxes kept started ahead of demand (cuts cold starts)
     queue_url: str = ""  # async queue: "" = the store's SQLite, postgresql://…, nats://…
     async_in_flight: int = 256  # async invocations running at once over all functions
+    async_max_queued: int = 100_000  # async jobs waiting or running per tenant, then 429
 
     def validate(self) -> Config:
         if not 0 < self.port < 65536:
@@ -34,9 +35,9 @@ class Config:
         if self.queue_url and not self.queue_url.startswith(_QUEUE_SCHEMES):
             raise InvalidRequest("queue_url must start with sqlite, postgresql:// or nats://, "
                                  f"was: {self.queue_url!r}")
-        if self.async_in_flight < 1:
-            raise InvalidRequest(f"async_in_flight must be at least 1, was: "
-                                 f"{self.async_in_flight}")
+        for name in ("async_in_flight", "async_max_queued"):
+            if getattr(self, name) < 1:
+                raise InvalidRequest(f"{name} must be at least 1, was: {getattr(self, name)}")
         if self.queue_depth < 1:
             raise InvalidRequest(f"queue_depth must be at least 1, was: {self.queue_depth}")
         for name in ("max_wait", "tick_seconds", "drain_seconds"):

@@ -118,7 +118,7 @@ class Platform:
         self.flows = Runner(store, self._invoke, config=self.flows_config,
                             tenant_active=keys.active_tenant)
         self.queue = queue = await open_queue(self.config.queue_url, self.config.database_url)
-        submitter = Submitter(queue, store)
+        submitter = Submitter(queue, store, max_queued=self.config.async_max_queued)
         self.submit = self._invoke.submit = submitter
 
         async def deliver(tenant: str, target: str, record: bytes, dedupe_key: str) -> None:
