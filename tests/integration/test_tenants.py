@@ -24,7 +24,7 @@ MARKER = "alpha-secret-7f3a91"  # printed and returned by A's function only
 
 # Tenant A's value for each path or query parameter, and the twin that names nothing.
 # A new route with a parameter not listed here fails the probe until it is added.
-PATH_PARAMS = ("name", "alias", "activation_id", "key_id")
+PATH_PARAMS = ("name", "alias", "activation_id", "key_id", "invocation_id")
 QUERY_PARAMS = ("function", "activation", "tenant")
 
 
@@ -38,6 +38,7 @@ class TenantA:
     activation_id: str
     code_hash: str
     key_prefix: str
+    invocation_id: str  # an async invocation of A's that ended in the dead letters
 
 
 def make_function(root: Path, name: str, body: str = "", size: int = 0) -> Path:
@@ -90,13 +91,32 @@ def tenant_a(yun: Yun, tmp_path: Path) -> Iterator[TenantA]:
         activation(http, activation_id)
         code_hash = http.get("/v1/functions/alpha-fn").json()["latest"]["code_hash"]
         keys = http.get("/v1/keys").json()["keys"]
+        invocation_id = dead_letter(http, tmp_path)
     yield TenantA("alpha-corp", key, keys[0]["id"], "alpha-fn", "live", activation_id,
-                  code_hash, keys[0]["prefix"])  # fmt: skip
+                  code_hash, keys[0]["prefix"], invocation_id)  # fmt: skip
+
+
+def dead_letter(http: httpx.Client, tmp_path: Path) -> str:
+    """An async invocation of a failing function of A's, with A's secret in its payload,
+    once it is a dead letter."""
+    source = make_function(tmp_path, "alpha-poison", "def handle(event, context):\n"
+                           "    raise ValueError('no')\n")
+    (source / "yun.yaml").write_text("name: alpha-poison\nhandler: main:handle\n"
+                                     "async: {retries: 0}\n")
+    assert http.post("/v1/functions", content=pack(source)).status_code == 201
+    invocation_id = str(http.post("/fn/alpha-poison/async",
+                                  json={"secret": MARKER}).json()["id"])
+    deadline = time.monotonic() + 30
+    while http.get(f"/v1/invocations/{invocation_id}").json()["status"] != "dead":
+        assert time.monotonic() < deadline, "A's poison invocation never died"
+        time.sleep(0.05)
+    return invocation_id
 
 
 def missing_twin(a: TenantA) -> dict[str, str]:
     return {a.tenant: "no-such-tenant", a.function: "no-such-fn", a.alias: "no-such-alias",
-            a.activation_id: "0" * 32, a.key_id: "0" * 12}  # fmt: skip
+            a.activation_id: "0" * 32, a.key_id: "0" * 12,
+            a.invocation_id: "f" * 32}  # fmt: skip
 
 
 def sample(schema: dict[str, Any], spec: dict[str, Any]) -> Any:
@@ -139,6 +159,7 @@ def probes(spec: dict[str, Any], a: TenantA, bundle: bytes) -> list[Probe]:
                 values[p["name"]] = {
                     "name": a.tenant if template.startswith("/v1/tenants") else a.function,
                     "alias": a.alias, "activation_id": a.activation_id, "key_id": a.key_id,
+                    "invocation_id": a.invocation_id,
                 }[p["name"]]  # fmt: skip
             body, content = None, None
             media = op.get("requestBody", {}).get("content", {})
@@ -201,7 +222,8 @@ def test_tenant_b_never_sees_tenant_a_on_any_route(
             real = send(b, probe, None)
             label = f"{probe.method} {probe.template} {probe.query}"
             sent = " ".join([*probe.path_values.values(), *probe.query.values()])
-            for secret in (*secrets_of_a, a.function, a.activation_id, a.key_id):
+            for secret in (*secrets_of_a, a.function, a.activation_id, a.key_id,
+                           a.invocation_id):
                 if secret not in sent:
                     assert secret not in real.text, f"{label} leaked {secret}: {real.text}"
             if probe.admin_only:
@@ -226,6 +248,8 @@ def test_tenant_b_never_sees_tenant_a_on_any_route(
         assert [k["id"] for k in http.get("/v1/keys").json()["keys"]] == [a.key_id]
         logs = http.get("/v1/logs", params={"activation": a.activation_id}).json()["logs"]
         assert [line["line"] for line in logs] == [MARKER]
+        letter = http.get(f"/v1/dlq/{a.invocation_id}").json()  # B's probes left it alone
+        assert letter["payload"] == {"secret": MARKER}
 
 
 def test_admin_routes_refuse_tenant_keys_and_every_route_needs_a_key(yun: Yun) -> None:
