@@ -16,6 +16,7 @@ from yun.queue._types import Job, Lease
 from yun.store import WRITE, Batcher, create_engine, insert_absent, queue_dedupe, queue_jobs
 
 DEDUPE_WINDOW = 24 * 3600.0
+SWEEP_SECONDS = 60.0  # how often a put also deletes expired dedupe keys
 
 
 class SqlQueue:
@@ -30,6 +31,7 @@ class SqlQueue:
         self._postgres = engine.dialect.name == "postgresql"
         # Puts and acks of concurrent jobs share a transaction (one fsync, see `Batcher`).
         self._batch = Batcher(self._write)
+        self._swept = 0.0
 
     @classmethod
     def open(cls, url: str, *, now: Callable[[], float] = time.time,
@@ -58,6 +60,10 @@ class SqlQueue:
 
     async def _put(self, conn: AsyncConnection, job: Job) -> str:
         now = self._now()
+        if now - self._swept > SWEEP_SECONDS:
+            # Keys past their window would otherwise stay forever, one per event.
+            self._swept = now
+            await conn.execute(queue_dedupe.delete().where(queue_dedupe.c.expires_at <= now))
         if job.dedupe_key is not None:
             kept = await self._dedupe(conn, job, now)
             if kept is not None:

@@ -270,6 +270,7 @@ queue_dedupe = sa.Table(
     sa.Column("job_id", sa.Text, nullable=False),
     sa.Column("expires_at", sa.Double, nullable=False),
 )
+sa.Index("ix_queue_dedupe_expires_at", queue_dedupe.c.expires_at)
 
 invocations = sa.Table(
     "invocations",
