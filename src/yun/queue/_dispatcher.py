@@ -214,7 +214,7 @@ class Dispatcher:
                        outcome.error_message or "", self._now(), outcome.status.value,
                        invoked.request_id)
         if row.attempts <= spec.retries:
-            await self.store.attempt_failed(job.id, error, "queued")
+            await self.store.attempt_failed(job.id, error, "failed")  # retry scheduled
             delay = backoff(row.attempts, self.config.backoff_base, self.config.backoff_cap,
                             self._rand)
             await self.queue.retry(lease, delay)

@@ -279,7 +279,7 @@ invocations = sa.Table(
     sa.Column("tenant", sa.Text, nullable=False),
     sa.Column("target", sa.Text, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
-    # queued, running, succeeded, failed (a destination-less final failure), dead
+    # queued, running, succeeded, failed (an attempt failed, retry scheduled), dead
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("result", sa.LargeBinary, nullable=True),

@@ -406,7 +406,7 @@ class Store:
         await self._batch.run(lambda c: _invocations.throttled(c, id, now))
 
     async def attempt_failed(self, id: str, error: dict[str, Any], status: str) -> Invocation:
-        """Append the attempt's error and set the status ("queued" when it will retry)."""
+        """Append the attempt's error and set the status ("failed": a retry is scheduled)."""
         now = self._now()
         return await self._batch.run(lambda c: _invocations.failed(c, id, error, status, now))
 
