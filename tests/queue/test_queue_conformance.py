@@ -1,5 +1,6 @@
-"""One behaviour suite for every `Queue` backend, against the real servers: SQLite (a file),
-PostgreSQL (a scratch database per test) and NATS JetStream (a stream per test).
+"""One behaviour suite for every `Queue` backend, against the real servers: SQLite (a file,
+the queue inside the store as `yun up` runs it), PostgreSQL (a scratch database per test,
+the queue's own connections as with YUN_QUEUE_URL) and NATS JetStream (a stream per test).
 
 SQL backends read an injected clock, so leases and delays expire without waiting; JetStream
 keeps time on the server, so its cases wait the (short) real ack-wait and delays."""
@@ -63,10 +64,19 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         clock.value += seconds
 
     if request.param == "sqlite":
+        # The embedded profile: the queue inside the store (its connections, its commits).
         url = f"sqlite+aiosqlite:///{tmp_path / 'yun.db'}"
-        await (await Store.open(url)).close()  # migrations create the queue tables
-        b = Backend("sqlite", lambda: _sql(url, clock), advance, lease=30.0, url=url)
+        stores: list[Store] = []
+
+        async def in_store() -> Queue:
+            stores.append(await Store.open(url))
+            return SqlQueue.in_store(stores[-1], now=clock)
+
+        b = Backend("sqlite", in_store, advance, lease=30.0, url=url)
         yield b
+        await _close(b)
+        for store in stores:
+            await store.close()
     elif request.param == "postgres":
         async for url in _scratch_postgres():
             await (await Store.open(url)).close()

@@ -81,6 +81,16 @@ class Store:
             raise
         return store
 
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @property
+    def batcher(self) -> Batcher:
+        """Group commit of the store's small writes; the embedded queue joins it, so the two
+        never wait on each other's SQLite write lock."""
+        return self._batch
+
     async def close(self) -> None:
         await self._engine.dispose()
 
