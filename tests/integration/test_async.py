@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
-from yun_harness import FUNCTIONS, Yun
+from yun_harness import FUNCTIONS, Yun, free_port
 
 TERMINAL = ("succeeded", "dead")
 
@@ -175,15 +177,15 @@ def test_a_slow_function_builds_queue_depth_visible_in_instances_and_top(yun: Yu
 
 def test_throttled_attempts_are_retried_later_without_spending_the_budget(yun: Yun) -> None:
     yun.deploy(FUNCTIONS / "poison_fixed")  # "poison", retries: 1
-    out = yun.cli("tenant", "quota", "default", "invocations_per_second=2",
+    out = yun.cli("tenant", "quota", "default", "invocations_per_second=0.5",
                   "invocation_burst=1")
     assert out.returncode == 0, out.stderr
-    with yun.http() as http:
-        ids = [submit(http, "poison", {"n": n}) for n in range(6)]
+    with yun.http() as http, ThreadPoolExecutor(4) as pool:
+        ids = list(pool.map(lambda n: submit(http, "poison", {"n": n}), range(4)))
         done = [settled(http, invocation) for invocation in ids]
         records = http.get("/v1/activations", params={"function": "poison"}).json()
     assert [(d["status"], d["attempts"], d["errors"]) for d in done] == [
-        ("succeeded", 1, [])] * 6
+        ("succeeded", 1, [])] * 4
     assert "throttled" in {r["status"] for r in records["activations"]}
 
 
@@ -201,3 +203,22 @@ def test_a_graceful_stop_lets_running_async_invocations_finish(yun: Yun) -> None
         done = http.get(f"/v1/invocations/{invocation}").json()
     assert (done["status"], done["attempts"]) == ("succeeded", 1)
     assert done["result"]["message"] == "hi, drained"
+
+
+def test_a_tenant_past_its_queued_limit_is_refused_with_429_and_retry_after(
+        tmp_path: Path) -> None:
+    yun = Yun(data_dir=tmp_path / "data", port=free_port(), env={"YUN_ASYNC_MAX_QUEUED": "3"})
+    yun.start()
+    try:
+        yun.deploy(FUNCTIONS / "hello")
+        with yun.http() as http:
+            answers = [http.post("/fn/hello/async", json={"sleep": 2}) for _ in range(8)]
+            refused = [a for a in answers if a.status_code == 429]
+            assert refused, [a.status_code for a in answers]
+            assert refused[0].headers["retry-after"] == "1"
+            assert "3 async invocations queued, the most allowed" in refused[0].text
+            for answer in answers:
+                if answer.status_code == 202:
+                    assert settled(http, answer.json()["id"])["status"] == "succeeded"
+    finally:
+        yun.stop()

@@ -39,7 +39,7 @@ class TenantA:
     activation_id: str
     code_hash: str
     key_prefix: str
-    invocation_id: str = ""
+    invocation_id: str  # an async invocation of A's that ended in the dead letters
     bucket: str = "alpha-bucket"
     object_key: str = "alpha-obj.txt"
 
@@ -94,13 +94,29 @@ def tenant_a(yun: Yun, tmp_path: Path) -> Iterator[TenantA]:
         activation(http, activation_id)
         code_hash = http.get("/v1/functions/alpha-fn").json()["latest"]["code_hash"]
         keys = http.get("/v1/keys").json()["keys"]
-        queued = http.post("/fn/alpha-fn/async", json={})
-        assert queued.status_code == 202, queued.text
+        invocation_id = dead_letter(http, tmp_path)
         assert http.post("/v1/buckets", json={"name": "alpha-bucket"}).status_code == 201
         put = http.put("/v1/buckets/alpha-bucket/objects/alpha-obj.txt", content=MARKER.encode())
         assert put.status_code == 201
     yield TenantA("alpha-corp", key, keys[0]["id"], "alpha-fn", "live", activation_id,
-                  code_hash, keys[0]["prefix"], queued.json()["id"])  # fmt: skip
+                  code_hash, keys[0]["prefix"], invocation_id)  # fmt: skip
+
+
+def dead_letter(http: httpx.Client, tmp_path: Path) -> str:
+    """An async invocation of a failing function of A's, with A's secret in its payload,
+    once it is a dead letter."""
+    source = make_function(tmp_path, "alpha-poison", "def handle(event, context):\n"
+                           "    raise ValueError('no')\n")
+    (source / "yun.yaml").write_text("name: alpha-poison\nhandler: main:handle\n"
+                                     "async: {retries: 0}\n")
+    assert http.post("/v1/functions", content=pack(source)).status_code == 201
+    invocation_id = str(http.post("/fn/alpha-poison/async",
+                                  json={"secret": MARKER}).json()["id"])
+    deadline = time.monotonic() + 30
+    while http.get(f"/v1/invocations/{invocation_id}").json()["status"] != "dead":
+        assert time.monotonic() < deadline, "A's poison invocation never died"
+        time.sleep(0.05)
+    return invocation_id
 
 
 def missing_twin(a: TenantA) -> dict[str, str]:
@@ -215,7 +231,8 @@ def test_tenant_b_never_sees_tenant_a_on_any_route(
             real = send(b, probe, None)
             label = f"{probe.method} {probe.template} {probe.query}"
             sent = " ".join([*probe.path_values.values(), *probe.query.values()])
-            for secret in (*secrets_of_a, a.function, a.activation_id, a.key_id):
+            for secret in (*secrets_of_a, a.function, a.activation_id, a.key_id,
+                           a.invocation_id):
                 if secret not in sent:
                     assert secret not in real.text, f"{label} leaked {secret}: {real.text}"
             if probe.admin_only:
@@ -240,6 +257,8 @@ def test_tenant_b_never_sees_tenant_a_on_any_route(
         assert [k["id"] for k in http.get("/v1/keys").json()["keys"]] == [a.key_id]
         logs = http.get("/v1/logs", params={"activation": a.activation_id}).json()["logs"]
         assert [line["line"] for line in logs] == [MARKER]
+        letter = http.get(f"/v1/dlq/{a.invocation_id}").json()  # B's probes left it alone
+        assert letter["payload"] == {"secret": MARKER}
 
 
 def test_admin_routes_refuse_tenant_keys_and_every_route_needs_a_key(yun: Yun) -> None:

@@ -1,5 +1,6 @@
-"""One behaviour suite for every `Queue` backend, against the real servers: SQLite (a file),
-PostgreSQL (a scratch database per test) and NATS JetStream (a stream per test).
+"""One behaviour suite for every `Queue` backend, against the real servers: SQLite (a file,
+the queue inside the store as `yun up` runs it), PostgreSQL (a scratch database per test,
+the queue's own connections as with YUN_QUEUE_URL) and NATS JetStream (a stream per test).
 
 SQL backends read an injected clock, so leases and delays expire without waiting; JetStream
 keeps time on the server, so its cases wait the (short) real ack-wait and delays."""
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from yun.queue import Job, NatsQueue, Queue, SqlQueue
+from yun.queue._sql import DEDUPE_WINDOW
 from yun.store import Store
 
 POSTGRES_URL = os.environ.get(
@@ -45,6 +47,7 @@ class Backend:
     open: Callable[[], Awaitable[Queue]]
     wait: Callable[[float], Awaitable[None]]
     lease: float
+    url: str = ""  # the SQL backends' database
     opened: list[Queue] = field(default_factory=list)
 
     async def queue(self) -> Queue:
@@ -61,14 +64,23 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         clock.value += seconds
 
     if request.param == "sqlite":
+        # The embedded profile: the queue inside the store (its connections, its commits).
         url = f"sqlite+aiosqlite:///{tmp_path / 'yun.db'}"
-        await (await Store.open(url)).close()  # migrations create the queue tables
-        b = Backend("sqlite", lambda: _sql(url, clock), advance, lease=30.0)
+        stores: list[Store] = []
+
+        async def in_store() -> Queue:
+            stores.append(await Store.open(url))
+            return SqlQueue.in_store(stores[-1], now=clock)
+
+        b = Backend("sqlite", in_store, advance, lease=30.0, url=url)
         yield b
+        await _close(b)
+        for store in stores:
+            await store.close()
     elif request.param == "postgres":
         async for url in _scratch_postgres():
             await (await Store.open(url)).close()
-            b = Backend("postgres", lambda u=url: _sql(u, clock), advance, lease=30.0)
+            b = Backend("postgres", lambda u=url: _sql(u, clock), advance, lease=30.0, url=url)
             yield b
             await _close(b)
         return
@@ -227,3 +239,21 @@ async def test_concurrent_takers_never_hold_the_same_job(backend: Backend) -> No
 
     await asyncio.gather(*(drain(q) for q in takers))
     assert sorted(got) == sorted(sent)  # every job, none twice
+
+
+async def test_sql_queues_forget_dedupe_keys_past_their_window(backend: Backend) -> None:
+    if backend.name == "nats":
+        pytest.skip("JetStream expires the keys itself (the bucket's TTL)")
+    q = await backend.queue()
+    first = job(11, key="k")
+    await q.put(first)
+    await backend.wait(DEDUPE_WINDOW + 61)
+    later = job(12, key="k")
+    assert await q.put(later) == later.id  # a new job: the window is over
+    await backend.wait(DEDUPE_WINDOW + 61)
+    await q.put(job(13, key="other"))  # a put past the sweep interval deletes expired keys
+    engine = create_async_engine(backend.url)
+    async with engine.connect() as conn:
+        keys = (await conn.execute(sa.text("SELECT key FROM queue_dedupe"))).scalars().all()
+    await engine.dispose()
+    assert keys == ["other"]

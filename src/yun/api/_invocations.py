@@ -51,7 +51,8 @@ def invocations_router(store: Store, submitter: Submitter,
 
     @router.get("/v1/invocations/{invocation_id}")
     async def get_invocation(invocation_id: str, key: Caller) -> Json:
-        """Status (queued, running, succeeded, dead), result and every failed attempt."""
+        """Status (queued, running, failed with a retry scheduled, succeeded, dead), result
+        and every failed attempt."""
         return invocation_view(await store.get_invocation(key.tenant, invocation_id))
 
     @router.get("/v1/dlq")

@@ -6,6 +6,7 @@ here is added to every invocation.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -22,6 +23,7 @@ from yun.core import (
     InvalidRequest,
     PayloadTooLarge,
     PlatformError,
+    RateLimited,
     Status,
     Version,
     YunError,
@@ -136,7 +138,9 @@ class InvokeApp:
                 return
             version = await self.resolver.resolve(key.tenant, target)
         except YunError as exc:
-            await reply(send, http_status(exc), error_body(exc))
+            retry = ([(b"retry-after", str(max(1, math.ceil(exc.retry_after))).encode())]
+                     if isinstance(exc, RateLimited) else None)
+            await reply(send, http_status(exc), error_body(exc), retry)
             return
         request_id = os.urandom(16).hex()
         outcome = await self._run(key.tenant, version, body, request_id, depth)

@@ -173,7 +173,15 @@ class Dispatcher:
         spec = version.manifest.async_
         row = await self.store.begin_attempt(job.id, job.tenant, job.target, job.source)
         if row.status in ("succeeded", "dead"):
-            await self.queue.done(lease)  # delivered again after its outcome was stored
+            # Delivered again after its outcome was stored (a crash before the ack): send
+            # the destination record again (deduped, so at most once) and ack.
+            if row.status == "succeeded":
+                await self._destination(job, spec.on_success, "Success", row.attempts,
+                                        row.result, None)
+            else:
+                await self._destination(job, spec.on_failure, "RetriesExhausted",
+                                        row.attempts, None, row.errors[-1] if row.errors else None)
+            await self.queue.done(lease)
             return
         if row.attempts > spec.retries + 1:
             # Earlier deliveries started and never reported (a crash, an expired lease).
@@ -191,10 +199,12 @@ class Dispatcher:
                 await keeper
         outcome = invoked.outcome
         if outcome.status == Status.SUCCESS:
+            # Stored, then the destination, then the ack: a crash in between delivers the
+            # job again, which finds the outcome and repeats only the (deduped) record.
             await self.store.invocation_succeeded(job.id, outcome.body)
-            await self.queue.done(lease)
             await self._destination(job, spec.on_success, "Success", row.attempts,
                                     outcome.body, None)
+            await self.queue.done(lease)
             return
         if outcome.status == Status.THROTTLED:
             await self.store.attempt_throttled(job.id)
@@ -204,7 +214,7 @@ class Dispatcher:
                        outcome.error_message or "", self._now(), outcome.status.value,
                        invoked.request_id)
         if row.attempts <= spec.retries:
-            await self.store.attempt_failed(job.id, error, "queued")
+            await self.store.attempt_failed(job.id, error, "failed")  # retry scheduled
             delay = backoff(row.attempts, self.config.backoff_base, self.config.backoff_cap,
                             self._rand)
             await self.queue.retry(lease, delay)
@@ -215,7 +225,11 @@ class Dispatcher:
         """Renew the lease while the invocation runs, however long its timeout."""
         while True:
             await asyncio.sleep(max(0.05, (lease.lease_until - self._now()) / 3))
-            lease = await self.queue.extend(lease, self.config.lease_seconds)
+            try:
+                lease = await self.queue.extend(lease, self.config.lease_seconds)
+            except YunError as e:
+                # The run goes on; if the lease does run out the job runs again (counted).
+                log.warning("could not renew the lease of %s: %s", lease.job.id, e)
 
     async def _dead(self, lease: Lease, version: Version | None, error: dict[str, Any],
                     row: Invocation | None = None) -> None:
@@ -223,14 +237,17 @@ class Dispatcher:
         if row is None:
             await self.store.invocation_queued(job.id, job.tenant, job.target, job.source)
             row = await self.store.get_invocation(job.tenant, job.id)
+            if row.status in ("succeeded", "dead"):  # ended before this delivery
+                await self.queue.done(lease)
+                return
         letter = DeadLetter(id=job.id, tenant=job.tenant, target=job.target, source=job.source,
                             body=job.body, errors=[*row.errors, error],
                             enqueued_at=job.enqueued_at, dead_at=self._now())
         await self.store.invocation_dead(letter)
-        await self.queue.done(lease)
         if version is not None:
             await self._destination(job, version.manifest.async_.on_failure,
                                     "RetriesExhausted", row.attempts, None, error)
+        await self.queue.done(lease)
 
     async def _destination(self, job: Job, target: str | None, condition: str, attempts: int,
                            response: bytes | None, error: dict[str, Any] | None) -> None:

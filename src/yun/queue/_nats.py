@@ -43,7 +43,9 @@ class NatsQueue:
         self._kv = kv
         self._ack_wait = ack_wait
         self._sub: JetStreamContext.PullSubscription | None = None
-        self._leased: dict[str, Msg] = {}  # token (reply subject) → message
+        # token (reply subject) → the message and its lease's end; a lease its holder
+        # dropped without done/retry is forgotten once well past its end.
+        self._leased: dict[str, tuple[Msg, float]] = {}
 
     @classmethod
     async def open(cls, url: str, *, stream: str = "yun-async", ack_wait: float = 10.0,
@@ -115,10 +117,12 @@ class NatsQueue:
         except TimeoutError:
             return []
         now = time.time()
+        for token in [t for t, (_, end) in self._leased.items() if end < now - self._ack_wait]:
+            del self._leased[token]
         leases = []
         for msg in msgs:
             assert msg.reply is not None and msg.headers is not None
-            self._leased[msg.reply] = msg
+            self._leased[msg.reply] = (msg, now + self._ack_wait)
             h = msg.headers
             job = Job(id=h["Yun-Id"], tenant=h["Yun-Tenant"], target=h["Yun-Target"],
                       body=msg.data, source=h["Yun-Source"],
@@ -129,26 +133,28 @@ class NatsQueue:
         return leases
 
     async def extend(self, lease: Lease, seconds: float) -> Lease:
-        msg = self._leased.get(lease.token)
-        if msg is None:
+        held = self._leased.get(lease.token)
+        if held is None:
             return lease
-        await msg.in_progress()  # restarts the full ack_wait
-        return Lease(lease.job, lease.attempt, time.time() + self._ack_wait, lease.token)
+        await held[0].in_progress()  # restarts the full ack_wait
+        end = time.time() + self._ack_wait
+        self._leased[lease.token] = (held[0], end)
+        return Lease(lease.job, lease.attempt, end, lease.token)
 
     async def done(self, lease: Lease) -> None:
-        msg = self._leased.pop(lease.token, None)
-        if msg is None:
+        held = self._leased.pop(lease.token, None)
+        if held is None:
             return
         try:
             # Waits for the server's confirmation: a lost ack would deliver the job again.
-            await msg.ack_sync()
+            await held[0].ack_sync()
         except nats.errors.Error as e:
             raise PlatformError(f"queue ack of {lease.job.id} failed: {e}") from e
 
     async def retry(self, lease: Lease, delay: float) -> None:
-        msg = self._leased.pop(lease.token, None)
-        if msg is not None:
-            await msg.nak(delay=delay)
+        held = self._leased.pop(lease.token, None)
+        if held is not None:
+            await held[0].nak(delay=delay)
 
     async def depth(self, tenant: str | None = None) -> int:
         if tenant is None:

@@ -11,12 +11,12 @@ from yun.queue._types import Queue
 from yun.store import Store
 
 
-async def open_queue(url: str | None, store_url: str) -> Queue:
-    """`url` None (or empty) uses the store's database. `postgresql://…` (or SQLAlchemy's
-    async URL forms) is migrated like a store first; `nats://HOST:PORT?stream=NAME` is
-    JetStream (stream `yun-async` by default)."""
+async def open_queue(url: str | None, store: Store) -> Queue:
+    """`url` None (or empty) uses the store's database and connections. `postgresql://…`
+    (or SQLAlchemy's async URL forms) is migrated like a store first;
+    `nats://HOST:PORT?stream=NAME` is JetStream (stream `yun-async` by default)."""
     if not url:
-        return SqlQueue.open(store_url)
+        return SqlQueue.in_store(store)
     parts = urlsplit(url)
     if parts.scheme in ("nats", "tls"):
         stream = parse_qs(parts.query).get("stream", ["yun-async"])[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
@@ -13,9 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yun.core import PlatformError
 from yun.queue._types import Job, Lease
-from yun.store import WRITE, Batcher, create_engine, insert_absent, queue_dedupe, queue_jobs
+from yun.store import (
+    WRITE,
+    Batcher,
+    Store,
+    create_engine,
+    insert_absent,
+    queue_dedupe,
+    queue_jobs,
+)
 
 DEDUPE_WINDOW = 24 * 3600.0
+SWEEP_SECONDS = 60.0  # how often a put also deletes expired dedupe keys
 
 
 class SqlQueue:
@@ -23,13 +32,17 @@ class SqlQueue:
     `token`, so a dispatcher that dies simply lets its leases run out."""
 
     def __init__(self, engine: AsyncEngine, *, now: Callable[[], float] = time.time,
-                 dedupe_window: float = DEDUPE_WINDOW) -> None:
+                 dedupe_window: float = DEDUPE_WINDOW, batcher: Batcher | None = None,
+                 owns_engine: bool = True) -> None:
         self._engine = engine
         self._now = now
         self._window = dedupe_window
         self._postgres = engine.dialect.name == "postgresql"
-        # Puts and acks of concurrent jobs share a transaction (one fsync, see `Batcher`).
-        self._batch = Batcher(self._write)
+        # Takes, puts and acks of concurrent jobs share a transaction (one fsync, see
+        # `Batcher`); in the store's database, with the store's own writes too.
+        self._batch = batcher or Batcher(self._write)
+        self._owns_engine = owns_engine
+        self._swept = 0.0
 
     @classmethod
     def open(cls, url: str, *, now: Callable[[], float] = time.time,
@@ -37,8 +50,15 @@ class SqlQueue:
         """`url` is the store's (already migrated by `Store.open`)."""
         return cls(create_engine(url), now=now, dedupe_window=dedupe_window)
 
+    @classmethod
+    def in_store(cls, store: Store, *, now: Callable[[], float] = time.time) -> SqlQueue:
+        """The embedded queue: the store's tables, connections and group commit (closing
+        the queue leaves the store open)."""
+        return cls(store.engine, now=now, batcher=store.batcher, owns_engine=False)
+
     async def close(self) -> None:
-        await self._engine.dispose()
+        if self._owns_engine:
+            await self._engine.dispose()
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
@@ -58,6 +78,10 @@ class SqlQueue:
 
     async def _put(self, conn: AsyncConnection, job: Job) -> str:
         now = self._now()
+        if now - self._swept > SWEEP_SECONDS:
+            # Keys past their window would otherwise stay forever, one per event.
+            self._swept = now
+            await conn.execute(queue_dedupe.delete().where(queue_dedupe.c.expires_at <= now))
         if job.dedupe_key is not None:
             kept = await self._dedupe(conn, job, now)
             if kept is not None:
@@ -94,14 +118,17 @@ class SqlQueue:
         if self._postgres:
             # Concurrent takers skip each other's rows instead of waiting or double-taking.
             due = due.with_for_update(skip_locked=True)
-        async with self._write() as conn:
+
+        async def lease(conn: AsyncConnection) -> Sequence[sa.RowMapping]:
             rows = (await conn.execute(due)).mappings().all()
-            if not rows:
-                return []
-            await conn.execute(
-                queue_jobs.update()
-                .where(queue_jobs.c.id.in_([r["id"] for r in rows]))
-                .values(due_at=until, token=token, deliveries=queue_jobs.c.deliveries + 1))
+            if rows:
+                await conn.execute(
+                    queue_jobs.update()
+                    .where(queue_jobs.c.id.in_([r["id"] for r in rows]))
+                    .values(due_at=until, token=token, deliveries=queue_jobs.c.deliveries + 1))
+            return rows
+
+        rows = await self._batch.run(lease)
         return [Lease(job=_job(r), attempt=r["deliveries"] + 1, lease_until=until, token=token)
                 for r in rows]
 

@@ -1,5 +1,5 @@
 """What crosses the queue interface. Backends store `Job`s and hand out `Lease`s; the
-dispatcher (`yun.queue` dispatcher) turns leases into invocations."""
+`Dispatcher` turns leases into invocations."""
 
 from __future__ import annotations
 

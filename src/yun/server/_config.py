@@ -34,6 +34,7 @@ class Config:
     # Comma-separated walls to leave out, to measure what each costs (bench/hardening.py):
     # pivot_root, seccomp, privileges, netns. Never for untrusted code.
     walls_off: str = ""
+    async_max_queued: int = 100_000  # async jobs waiting or running per tenant, then 429
 
     def validate(self) -> Config:
         if not 0 < self.port < 65536:
@@ -44,9 +45,9 @@ class Config:
         if self.queue_url and not self.queue_url.startswith(_QUEUE_SCHEMES):
             raise InvalidRequest("queue_url must start with sqlite, postgresql:// or nats://, "
                                  f"was: {self.queue_url!r}")
-        if self.async_in_flight < 1:
-            raise InvalidRequest(f"async_in_flight must be at least 1, was: "
-                                 f"{self.async_in_flight}")
+        for name in ("async_in_flight", "async_max_queued"):
+            if getattr(self, name) < 1:
+                raise InvalidRequest(f"{name} must be at least 1, was: {getattr(self, name)}")
         if self.queue_depth < 1:
             raise InvalidRequest(f"queue_depth must be at least 1, was: {self.queue_depth}")
         if self.buckets_url:

@@ -152,8 +152,8 @@ class Platform:
         # Flows invoke functions through the same path as HTTP callers (quotas, records).
         self.flows = Runner(store, self._invoke, config=self.flows_config,
                             tenant_active=keys.active_tenant)
-        self.queue = queue = await open_queue(self.config.queue_url, self.config.database_url)
-        submitter = Submitter(queue, store)
+        self.queue = queue = await open_queue(self.config.queue_url, store)
+        submitter = Submitter(queue, store, max_queued=self.config.async_max_queued)
         self.submit = self._invoke.submit = submitter
 
         async def deliver(tenant: str, target: str, record: bytes, dedupe_key: str) -> None:

@@ -146,8 +146,9 @@ class FlowTimer:
 
 @dataclass(frozen=True, slots=True)
 class Invocation:
-    """An async invocation's state: queued → running → succeeded, or back to queued for a
-    retry, or dead (the last attempt failed, or the event grew too old)."""
+    """An async invocation's state: queued → running → succeeded; or failed (an attempt
+    failed, its retry is scheduled) → running again; or dead (the last attempt failed, or
+    the event grew too old)."""
 
     id: str
     tenant: str

@@ -302,6 +302,7 @@ queue_dedupe = sa.Table(
     sa.Column("job_id", sa.Text, nullable=False),
     sa.Column("expires_at", sa.Double, nullable=False),
 )
+sa.Index("ix_queue_dedupe_expires_at", queue_dedupe.c.expires_at)
 
 invocations = sa.Table(
     "invocations",
@@ -310,7 +311,7 @@ invocations = sa.Table(
     sa.Column("tenant", sa.Text, nullable=False),
     sa.Column("target", sa.Text, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
-    # queued, running, succeeded, failed (a destination-less final failure), dead
+    # queued, running, succeeded, failed (an attempt failed, retry scheduled), dead
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("result", sa.LargeBinary, nullable=True),

@@ -82,6 +82,16 @@ class Store:
             raise
         return store
 
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @property
+    def batcher(self) -> Batcher:
+        """Group commit of the store's small writes; the embedded queue joins it, so the two
+        never wait on each other's SQLite write lock."""
+        return self._batch
+
     async def close(self) -> None:
         await self._engine.dispose()
 
@@ -428,7 +438,7 @@ class Store:
         await self._batch.run(lambda c: _invocations.throttled(c, id, now))
 
     async def attempt_failed(self, id: str, error: dict[str, Any], status: str) -> Invocation:
-        """Append the attempt's error and set the status ("queued" when it will retry)."""
+        """Append the attempt's error and set the status ("failed": a retry is scheduled)."""
         now = self._now()
         return await self._batch.run(lambda c: _invocations.failed(c, id, error, status, now))
 

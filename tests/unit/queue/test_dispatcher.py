@@ -1,5 +1,6 @@
-"""The dispatcher's decisions that end a job before it runs, on a real SQLite store and
-queue: events older than `async.max_age`, and functions deleted since."""
+"""The dispatcher's decisions that end a job without running it, on a real SQLite store and
+queue: events older than `async.max_age`, functions deleted since, and jobs delivered again
+after their outcome was stored."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from yun.core import Manifest
+from yun.core import AsyncSpec, Manifest
 from yun.gateway import Resolver
 from yun.queue import Dispatcher, Job, SqlQueue
 from yun.store import Store
@@ -26,15 +27,17 @@ class NeverInvoked:
 async def parts(tmp_path: Path) -> AsyncIterator[tuple[Store, SqlQueue]]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'yun.db'}"
     store = await Store.open(url)
-    await store.create_version("default", Manifest(name="fn", handler="main:handle"),
-                               "c0de", None, 1)
+    manifest = Manifest(name="fn", handler="main:handle", async_=AsyncSpec(on_success="sink"))
+    await store.create_version("default", manifest, "c0de", None, 1)
     queue = SqlQueue.open(url)
     yield store, queue
     await queue.close()
     await store.close()
 
 
-async def _dead_after_dispatch(store: Store, queue: SqlQueue, job: Job) -> dict[str, object]:
+async def _dispatch_until_acked(store: Store, queue: SqlQueue, job: Job
+                                ) -> list[tuple[str, str]]:
+    """Run a dispatcher until the job left the queue; the destination records it sent."""
     delivered: list[tuple[str, str]] = []
 
     async def deliver(tenant: str, target: str, record: bytes, key: str) -> None:
@@ -49,14 +52,19 @@ async def _dead_after_dispatch(store: Store, queue: SqlQueue, job: Job) -> dict[
                             deliver, active)
     runner = asyncio.create_task(dispatcher.run())
     deadline = time.monotonic() + 5
-    while (await store.get_invocation("default", job.id)).status != "dead":
+    while await queue.depth():
         assert time.monotonic() < deadline
         await asyncio.sleep(0.02)
     dispatcher.stop()
     await runner
+    return delivered
+
+
+async def _dead_after_dispatch(store: Store, queue: SqlQueue, job: Job) -> dict[str, object]:
+    await _dispatch_until_acked(store, queue, job)
+    assert (await store.get_invocation("default", job.id)).status == "dead"
     letter = await store.get_dead_letter("default", job.id)
-    assert await queue.depth() == 0
-    return {"errors": letter.errors, "body": letter.body, "delivered": delivered}
+    return {"errors": letter.errors, "body": letter.body}
 
 
 async def test_an_event_older_than_max_age_is_a_dead_letter_without_running(
@@ -77,3 +85,17 @@ async def test_a_job_of_a_deleted_function_is_a_dead_letter_at_once(
               enqueued_at=time.time())
     dead = await _dead_after_dispatch(store, queue, job)
     assert [e["type"] for e in dead["errors"]] == ["NotFound"]  # type: ignore[attr-defined]
+
+
+async def test_a_job_back_after_its_outcome_was_stored_only_resends_the_destination(
+        parts: tuple[Store, SqlQueue]) -> None:
+    store, queue = parts
+    job = Job(id="done1", tenant="default", target="fn", body=b"{}", source="api",
+              enqueued_at=time.time())
+    # The first dispatcher stored the outcome, then died before the destination and the ack.
+    await store.begin_attempt(job.id, job.tenant, job.target, job.source)
+    await store.invocation_succeeded(job.id, b'{"ok": 1}')
+    delivered = await _dispatch_until_acked(store, queue, job)
+    assert delivered == [("sink", "done1:Success")]
+    row = await store.get_invocation("default", job.id)
+    assert (row.status, row.attempts) == ("succeeded", 1)

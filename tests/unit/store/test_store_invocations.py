@@ -27,8 +27,8 @@ async def test_attempts_are_counted_throttles_are_not_and_errors_accumulate(
     await store.attempt_throttled("i1")
     assert (await store.get_invocation("default", "i1")).attempts == 0
     await store.begin_attempt("i1", "default", "fn", "api")
-    failed = await store.attempt_failed("i1", error(1), "queued")
-    assert (failed.status, failed.errors) == ("queued", [error(1)])
+    failed = await store.attempt_failed("i1", error(1), "failed")
+    assert (failed.status, failed.errors) == ("failed", [error(1)])
     await store.begin_attempt("i1", "default", "fn", "api")
     await store.invocation_succeeded("i1", b'{"ok": true}')
     done = await store.get_invocation("default", "i1")

@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("job_id", sa.Text, nullable=False),
         sa.Column("expires_at", sa.Double, nullable=False),
     )
+    op.create_index("ix_queue_dedupe_expires_at", "queue_dedupe", ["expires_at"])
     op.create_table(
         "invocations",
         sa.Column("id", sa.Text, primary_key=True),
@@ -75,6 +76,7 @@ def downgrade() -> None:
     op.drop_table("dead_letters")
     op.drop_index("ix_invocations_tenant_created", table_name="invocations")
     op.drop_table("invocations")
+    op.drop_index("ix_queue_dedupe_expires_at", table_name="queue_dedupe")
     op.drop_table("queue_dedupe")
     op.drop_index("ix_queue_jobs_tenant", table_name="queue_jobs")
     op.drop_index("ix_queue_jobs_due_at", table_name="queue_jobs")
