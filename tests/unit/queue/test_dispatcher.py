@@ -99,3 +99,26 @@ async def test_a_job_back_after_its_outcome_was_stored_only_resends_the_destinat
     assert delivered == [("sink", "done1:Success")]
     row = await store.get_invocation("default", job.id)
     assert (row.status, row.attempts) == ("succeeded", 1)
+
+
+async def test_a_disabled_tenants_jobs_wait_without_running_or_dying(
+        parts: tuple[Store, SqlQueue]) -> None:
+    store, queue = parts
+    job = Job(id="wait1", tenant="default", target="fn", body=b"{}", source="api",
+              enqueued_at=time.time())
+    await queue.put(job)
+
+    async def disabled(tenant: str) -> object:
+        return None
+
+    async def deliver(tenant: str, target: str, record: bytes, key: str) -> None:
+        raise AssertionError("nothing ended")
+
+    dispatcher = Dispatcher(queue, store, NeverInvoked(), Resolver(store).resolve,  # type: ignore[arg-type]
+                            deliver, disabled)
+    runner = asyncio.create_task(dispatcher.run())
+    await asyncio.sleep(0.5)
+    dispatcher.stop()
+    await runner
+    assert await queue.depth() == 1
+    assert await queue.take(1, 10) == []  # held back for the disabled delay, not taken
