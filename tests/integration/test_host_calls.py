@@ -78,3 +78,26 @@ def test_another_tenants_function_answers_not_found_like_a_missing_one(yun: Yun)
     assert theirs.status_code == missing.status_code == 500
     assert theirs.json()["error"]["type"] == missing.json()["error"]["type"] == "NotFound"
     assert "hello" in theirs.json()["error"]["message"]
+
+
+def test_a_function_queueing_itself_stops_at_the_hop_limit(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "caller")
+    with yun.http() as http:
+        queued = http.post("/fn/caller/async", json={"action": "async_recurse"})
+        assert queued.status_code == 202, queued.text
+        records_of(http, "caller", 16)
+        time.sleep(1.0)  # and then nothing more comes
+        records = records_of(http, "caller", 17)
+    # Hops 0..15 ran; the 16th function's attempt to queue a 17th was refused.
+    assert len(records) == 16
+    assert {r["status"] for r in records} == {"success"}
+
+
+def test_an_async_request_past_the_hop_limit_is_refused_before_it_is_queued(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "caller")
+    with yun.http() as http:
+        refused = http.post("/fn/caller/async", json={}, headers={"X-Yun-Depth": "16"})
+        accepted = http.post("/fn/caller/async", json={}, headers={"X-Yun-Depth": "15"})
+    assert refused.status_code == 508, refused.text
+    assert refused.json()["error"]["type"] == "HopLimitExceeded"
+    assert accepted.status_code == 202

@@ -2,6 +2,7 @@
 
 from yun.core.clock import Clock, FakeClock, SystemClock
 from yun.core.errors import (
+    MAX_DEPTH,
     BundleError,
     Conflict,
     DependencyError,
@@ -18,6 +19,7 @@ from yun.core.errors import (
     RateLimited,
     Unauthorized,
     YunError,
+    check_depth,
     error_body,
     http_status,
 )
@@ -35,6 +37,7 @@ from yun.core.types import (
 )
 
 __all__ = [
+    "MAX_DEPTH",
     "ActivationRecord",
     "Alias",
     "AsyncSpec",
@@ -63,6 +66,7 @@ __all__ = [
     "Version",
     "YunError",
     "billed_ms",
+    "check_depth",
     "error_body",
     "gb_seconds",
     "http_status",

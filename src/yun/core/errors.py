@@ -100,6 +100,20 @@ class HopLimitExceeded(InvalidRequest):
     code = "HopLimitExceeded"
 
 
+MAX_DEPTH = 16  # hops of functions invoking functions before a call is refused
+
+
+def check_depth(depth: int) -> None:
+    """Refuse a call that would be hop `depth` of a chain (0 = called from outside)."""
+    # Without a limit a function that invokes itself would hold an instance per hop and bill
+    # its tenant until a quota stopped it; the limit ends the chain with a clear error.
+    if depth >= MAX_DEPTH:
+        raise HopLimitExceeded(
+            f"hop limit reached: this call would be hop {depth} (X-Yun-Depth), and at most "
+            f"{MAX_DEPTH} functions may invoke each other in a chain; is a function invoking "
+            "itself without end?")
+
+
 class PayloadTooLarge(InvalidRequest):
     code = "PayloadTooLarge"
 

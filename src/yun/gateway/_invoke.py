@@ -18,8 +18,8 @@ import msgspec
 
 from yun.autoscaler import Policy
 from yun.core import (
+    MAX_DEPTH,
     ActivationRecord,
-    HopLimitExceeded,
     InvalidRequest,
     PayloadTooLarge,
     PlatformError,
@@ -28,6 +28,7 @@ from yun.core import (
     Version,
     YunError,
     billed_ms,
+    check_depth,
     error_body,
     gb_seconds,
     http_status,
@@ -38,7 +39,7 @@ from yun.gateway._routes import Resolver
 from yun.metering import Recorder
 from yun.node import NodeAgent, Outcome, VersionPool, throttled
 from yun.protocol import Invoke
-from yun.queue import Submit
+from yun.queue import Submitter
 from yun.sandbox import TemplateSpec
 from yun.store import LogLine
 
@@ -50,7 +51,6 @@ DEFAULT_UID = 100000  # the default tenant's; each tenant gets its own from the 
 MAX_BODY = 6 << 20  # 6 MiB, as Lambda's synchronous payload limit
 ASYNC_SUFFIX = "/async"
 MAX_IDEMPOTENCY_KEY = 255
-MAX_DEPTH = 16  # hops of functions invoking functions (X-Yun-Depth) before a call is refused
 _json = msgspec.json.Encoder()
 
 
@@ -110,7 +110,7 @@ class InvokeApp:
         self.recorder = recorder
         self.max_wait = max_wait
         # Set by the platform once the queue is open: enables `POST /fn/NAME/async`.
-        self.submit: Submit | None = None
+        self.submit: Submitter | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         wall_start = time.time()
@@ -132,7 +132,7 @@ class InvokeApp:
             if target.endswith(ASYNC_SUFFIX):
                 target = target[:-len(ASYNC_SUFFIX)]
                 await self.resolver.resolve(key.tenant, target)  # 404 before accepting
-                invocation = await self._submit(key.tenant, target, body, headers)
+                invocation = await self._submit(key.tenant, target, body, headers, depth)
                 await reply(send, 202, {"id": invocation},
                             [(b"location", f"/v1/invocations/{invocation}".encode())])
                 return
@@ -148,7 +148,7 @@ class InvokeApp:
         await self._record(outcome, request_id, key.tenant, version, wall_start)
 
     async def _submit(self, tenant: str, target: str, body: bytes,
-                      headers: dict[bytes, bytes]) -> str:
+                      headers: dict[bytes, bytes], depth: int) -> str:
         if self.submit is None:
             raise PlatformError("async invocation is not running on this server")
         key = _text(headers.get(b"idempotency-key"))
@@ -156,7 +156,7 @@ class InvokeApp:
             raise InvalidRequest("Idempotency-Key must be 1..255 printable characters, "
                                  f"was: {key[:300]!r}")
         # Answers only once `submit` returned: the job is stored durably by then.
-        return await self.submit(tenant, target, body, "api", key)
+        return await self.submit(tenant, target, body, "api", key, depth)
 
     async def invoke(self, tenant: str, target: str, body: bytes,
                      request_id: str | None = None, depth: int = 0) -> Invoked:
@@ -164,7 +164,7 @@ class InvokeApp:
         path, hop limit and activation record as an HTTP call. `body` must be JSON (or
         empty); `depth` is the hops before this call (a function's call: its depth + 1)."""
         wall_start = time.time()
-        _check_depth(depth)
+        check_depth(depth)
         version = await self.resolver.resolve(tenant, target)
         request_id = request_id or os.urandom(16).hex()
         outcome = await self._run(tenant, version, body, request_id, depth)
@@ -280,18 +280,8 @@ def _depth(header: str | None) -> int:
         raise InvalidRequest(f"X-Yun-Depth must be a whole number 0..{MAX_DEPTH - 1}, "
                              f"was: {header!r}")
     depth = int(header)
-    _check_depth(depth)
+    check_depth(depth)
     return depth
-
-
-def _check_depth(depth: int) -> None:
-    # Without a limit a function that invokes itself would hold an instance per hop and bill
-    # its tenant until a quota stopped it; the limit ends the chain with a clear error.
-    if depth >= MAX_DEPTH:
-        raise HopLimitExceeded(
-            f"hop limit reached: this call would be hop {depth} (X-Yun-Depth), and at most "
-            f"{MAX_DEPTH} functions may invoke each other in a chain; is a function invoking "
-            "itself without end?")
 
 
 def _text(value: bytes | None) -> str | None:

@@ -50,15 +50,16 @@ class Invoker(Protocol):
     """`gateway.InvokeApp`: the same quotas, node path and activation record as HTTP."""
 
     async def invoke(self, tenant: str, target: str, body: bytes,
-                     request_id: str | None = None) -> Invoked: ...
+                     request_id: str | None = None, depth: int = 0) -> Invoked: ...
 
 
 Resolve = Callable[[str, str], Awaitable[Version]]
 # The tenant if it exists and is enabled, else None (`KeyCache.active_tenant`).
 TenantActive = Callable[[str], Awaitable[object | None]]
-# (tenant, destination, record JSON, dedupe key): where on_success/on_failure records go.
-# The default submits them to the destination function; bucket destinations plug in here.
-Deliver = Callable[[str, str, bytes, str], Awaitable[None]]
+# (tenant, destination, record JSON, dedupe key, depth): where on_success/on_failure records
+# go, one hop further than the job. The default submits them to the destination function;
+# bucket destinations plug in here.
+Deliver = Callable[[str, str, bytes, str, int], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ class Dispatcher:
         keeper = asyncio.create_task(self._keep(lease))
         try:
             invoked = await self.invoker.invoke(job.tenant, job.target, job.body,
-                                                f"{job.id}-{row.attempts}")
+                                                f"{job.id}-{row.attempts}", depth=job.depth)
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -266,7 +267,7 @@ class Dispatcher:
         }
         try:
             await self.deliver(job.tenant, target, json.dumps(record).encode(),
-                               f"{job.id}:{condition}")
+                               f"{job.id}:{condition}", job.depth + 1)
         except YunError as e:
             log.warning("destination %s of %s refused the record: %s", target, job.id, e)
 

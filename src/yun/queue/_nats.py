@@ -94,7 +94,8 @@ class NatsQueue:
         # is dropped as a duplicate, a redrive (a new acceptance time) is not.
         headers = {"Nats-Msg-Id": f"{job_id}@{enqueued_at!r}", "Yun-Id": job_id,
                    "Yun-Tenant": job.tenant, "Yun-Target": job.target,
-                   "Yun-Source": job.source, "Yun-Enqueued-At": repr(enqueued_at)}
+                   "Yun-Source": job.source, "Yun-Enqueued-At": repr(enqueued_at),
+                   "Yun-Depth": str(job.depth)}
         if job.dedupe_key is not None:
             headers["Yun-Dedupe-Key"] = job.dedupe_key
         # Published even when the key was taken: if the first put died between claiming the
@@ -127,7 +128,7 @@ class NatsQueue:
             job = Job(id=h["Yun-Id"], tenant=h["Yun-Tenant"], target=h["Yun-Target"],
                       body=msg.data, source=h["Yun-Source"],
                       enqueued_at=float(h["Yun-Enqueued-At"]),
-                      dedupe_key=h.get("Yun-Dedupe-Key"))
+                      dedupe_key=h.get("Yun-Dedupe-Key"), depth=int(h.get("Yun-Depth", 0)))
             leases.append(Lease(job=job, attempt=msg.metadata.num_delivered,
                                 lease_until=now + self._ack_wait, token=msg.reply))
         return leases

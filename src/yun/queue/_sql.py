@@ -90,7 +90,7 @@ class SqlQueue:
         await conn.execute(insert_absent(conn, queue_jobs).values(
             id=job.id, tenant=job.tenant, target=job.target, body=job.body, source=job.source,
             enqueued_at=job.enqueued_at, dedupe_key=job.dedupe_key, due_at=now, deliveries=0,
-            token=None))
+            depth=job.depth, token=None))
         return job.id
 
     async def _dedupe(self, conn: AsyncConnection, job: Job, now: float) -> str | None:
@@ -174,4 +174,4 @@ class SqlQueue:
 def _job(row: sa.RowMapping) -> Job:
     return Job(id=row["id"], tenant=row["tenant"], target=row["target"], body=bytes(row["body"]),
                source=row["source"], enqueued_at=row["enqueued_at"],
-               dedupe_key=row["dedupe_key"])
+               dedupe_key=row["dedupe_key"], depth=row["depth"])

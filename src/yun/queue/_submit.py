@@ -6,7 +6,7 @@ import os
 import time
 from collections.abc import Callable
 
-from yun.core import RateLimited
+from yun.core import RateLimited, check_depth
 from yun.queue._types import Job, Queue
 from yun.store import Store
 
@@ -29,11 +29,13 @@ class Submitter:
         self._depths: dict[str, tuple[float, int]] = {}  # tenant → (counted at, depth)
 
     async def __call__(self, tenant: str, target: str, body: bytes, source: str,
-                       dedupe_key: str | None) -> str:
-        """RateLimited (429) while the tenant has `max_queued` jobs waiting or running."""
+                       dedupe_key: str | None, depth: int = 0) -> str:
+        """RateLimited (429) while the tenant has `max_queued` jobs waiting or running;
+        HopLimitExceeded when `depth` (the hops behind the job) is past the limit."""
+        check_depth(depth)
         await self._check_room(tenant)
         job = Job(id=os.urandom(16).hex(), tenant=tenant, target=target, body=body,
-                  source=source, enqueued_at=self._now(), dedupe_key=dedupe_key)
+                  source=source, enqueued_at=self._now(), dedupe_key=dedupe_key, depth=depth)
         job_id = await self.queue.put(job)
         # After the put: a crash in between leaves a job whose row the dispatcher makes.
         await self.store.invocation_queued(job_id, tenant, target, source)

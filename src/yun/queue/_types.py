@@ -19,6 +19,7 @@ class Job:
     source: str  # "api", "cron", "mqtt", "nats", "webhook", "bucket", ...
     enqueued_at: float  # wall clock, seconds
     dedupe_key: str | None = None  # Idempotency-Key or an event source's stable key
+    depth: int = 0  # hops of functions invoking functions behind this job (X-Yun-Depth)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from yun.core import InvalidRequest
 from yun.core.errors import PayloadTooLarge
 from yun.gateway import InvokeApp
 from yun.node import HostRequest
+from yun.queue import Submitter
 from yun.storage import Buckets, ObjectInfo, Origin
 from yun.storage._buckets import DEFAULT_CONTENT_TYPE
 
@@ -26,6 +27,17 @@ class HostOps:
 
     def register(self, name: str, op: Op) -> None:
         self._ops[name] = op
+
+    def serve_async(self, submitter: Submitter) -> None:
+        """`context.invoke_async`: queue an invocation of a function of the same tenant."""
+
+        async def invoke_async(request: HostRequest, body: bytes) -> tuple[object, bytes]:
+            target = _text(request, "target")
+            await self._invoker.resolver.resolve(request.tenant, target)  # NotFound now
+            return await submitter(request.tenant, target, body, "function", None,
+                                   request.depth + 1), b""
+
+        self.register("function.invoke_async", invoke_async)
 
     def serve_buckets(self, buckets: Buckets) -> None:
         """`context.buckets` in handlers: the function's own tenant's buckets."""

@@ -155,8 +155,10 @@ class Platform:
         self.queue = queue = await open_queue(self.config.queue_url, store)
         submitter = Submitter(queue, store, max_queued=self.config.async_max_queued)
         self.submit = self._invoke.submit = submitter
+        self.host.serve_async(submitter)
 
-        async def deliver(tenant: str, target: str, record: bytes, dedupe_key: str) -> None:
+        async def deliver(tenant: str, target: str, record: bytes, dedupe_key: str,
+                          depth: int) -> None:
             # on_success / on_failure → a bucket (yun://BUCKET/PREFIX) as one JSON object
             # named after the invocation and condition, or another function (async path).
             bucket = parse_bucket_destination(target)
@@ -165,7 +167,7 @@ class Platform:
                 key = f"{prefix}{dedupe_key.replace(':', '-')}.json"
                 await ResultWriter(self.buckets).write_result(tenant, name, key, record)
                 return
-            await submitter(tenant, target, record, "destination", dedupe_key)
+            await submitter(tenant, target, record, "destination", dedupe_key, depth)
 
         self.dispatcher = Dispatcher(
             queue, store, self._invoke, resolver.resolve, deliver, keys.active_tenant,

@@ -286,6 +286,7 @@ queue_jobs = sa.Table(
     sa.Column("dedupe_key", sa.Text, nullable=True),
     sa.Column("due_at", sa.Double, nullable=False),
     sa.Column("deliveries", sa.Integer, nullable=False),
+    sa.Column("depth", sa.Integer, nullable=False, server_default="0"),
     # Changed by every take: `done`/`retry` with an older token (a lease that expired and
     # was taken again) change nothing.
     sa.Column("token", sa.Text, nullable=True),

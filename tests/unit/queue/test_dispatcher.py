@@ -19,7 +19,7 @@ from yun.store import Store
 
 class NeverInvoked:
     async def invoke(self, tenant: str, target: str, body: bytes,
-                     request_id: str | None = None) -> object:
+                     request_id: str | None = None, depth: int = 0) -> object:
         raise AssertionError(f"{target} must not run")
 
 
@@ -40,7 +40,7 @@ async def _dispatch_until_acked(store: Store, queue: SqlQueue, job: Job
     """Run a dispatcher until the job left the queue; the destination records it sent."""
     delivered: list[tuple[str, str]] = []
 
-    async def deliver(tenant: str, target: str, record: bytes, key: str) -> None:
+    async def deliver(tenant: str, target: str, record: bytes, key: str, depth: int) -> None:
         delivered.append((target, key))
 
     async def active(tenant: str) -> object:
@@ -111,7 +111,7 @@ async def test_a_disabled_tenants_jobs_wait_without_running_or_dying(
     async def disabled(tenant: str) -> object:
         return None
 
-    async def deliver(tenant: str, target: str, record: bytes, key: str) -> None:
+    async def deliver(tenant: str, target: str, record: bytes, key: str, depth: int) -> None:
         raise AssertionError("nothing ended")
 
     dispatcher = Dispatcher(queue, store, NeverInvoked(), Resolver(store).resolve,  # type: ignore[arg-type]

@@ -15,6 +15,12 @@ def handle(event, context):
         except Exception as exc:
             return {"depth": event["depth"], "stopped": f"{type(exc).__name__}: {exc}"}
         return inner
+    if action == "async_recurse":
+        # Queues itself again until the platform refuses the next hop.
+        try:
+            return {"queued": context.invoke_async("caller", {"action": "async_recurse"})}
+        except Exception as exc:
+            return {"depth": context.depth, "stopped": f"{type(exc).__name__}: {exc}"}
     if action == "after_return":
         # A thread that outlives its invocation must not act for it.
         outcome = {}

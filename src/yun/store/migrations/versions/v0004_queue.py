@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("dedupe_key", sa.Text, nullable=True),
         sa.Column("due_at", sa.Double, nullable=False),
         sa.Column("deliveries", sa.Integer, nullable=False),
+        sa.Column("depth", sa.Integer, nullable=False, server_default="0"),
         sa.Column("token", sa.Text, nullable=True),
     )
     op.create_index("ix_queue_jobs_due_at", "queue_jobs", ["due_at"])
