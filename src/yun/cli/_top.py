@@ -38,12 +38,13 @@ def top(
 def _table(pools: list[dict[str, Any]], previous: list[dict[str, Any]] | None,
            interval: float) -> Table:
     before = {(p["function"], p["version"]): p for p in previous or []}
-    table = Table("function", "version", "instances", "starting", "in-flight", "waiting",
-                  "req/s", "cold starts", "memory MiB", title="yun top", box=None)
+    table = Table("function", "version", "instances", "desired", "starting", "in-flight",
+                  "waiting", "req/s", "cold starts", "memory MiB", title="yun top", box=None)
     for pool in pools:
         old = before.get((pool["function"], pool["version"]))
         rate = (pool["served"] - old["served"]) / interval if old else 0.0
-        table.add_row(pool["function"], str(pool["version"]), str(pool["instances"]),
+        desired = str(pool["desired"]) + (" panic" if pool["mode"] == "panic" else "")
+        table.add_row(pool["function"], str(pool["version"]), str(pool["instances"]), desired,
                       str(pool["starting"]), str(pool["inflight"]), str(pool["waiting"]),
                       f"{rate:.0f}", str(pool["cold_starts"]), f"{pool['memory_mb']:.1f}")
     if not pools:
