@@ -73,6 +73,7 @@ class Deployments:
             memory_mb=manifest.memory,
             concurrency=manifest.concurrency,
             uid=self.uid_for(tenant),
+            max_instances=manifest.scale.max,
         )
         return self.node.pool(key, spec, function_policy(manifest.scale), manifest.concurrency)
 

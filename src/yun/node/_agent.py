@@ -26,6 +26,8 @@ from yun.node._pool import PoolStatus, VersionPool, Waiter, status
 from yun.protocol import Invoke
 from yun.sandbox import InitError, ProcessSandbox, Template, TemplateSpec, discard_cgroup
 
+START_RETRY_SECONDS = 5.0  # the tick's pause after a failed instance start
+
 # (tenant, memory_mb, running instances, running memory MiB) → a refusal, or None to allow
 InstanceQuota = Callable[[str, int, int, int], "RateLimited | None"]
 
@@ -212,7 +214,7 @@ class NodeAgent:
             sandboxed = await template.fork(f"{pool.spec.key}.{self._prefix}{next(self._ids)}")
         except (InitError, PlatformError, OSError) as exc:
             pool.starting -= 1
-            pool.start_failed = True
+            pool.start_failed_at = time.monotonic()
             self.admission.started(pool.spec.memory_mb)
             error = exc if isinstance(exc, InitError | PlatformError) else PlatformError(str(exc))
             # Without an instance the waiters cannot be served: fail them now, not at timeout.
@@ -220,7 +222,7 @@ class NodeAgent:
                 self._fail_waiters(pool, error)
             return
         self.admission.started(pool.spec.memory_mb)
-        pool.start_failed = False
+        pool.start_failed_at = None
         instance = Instance(sandboxed, pool.concurrency,
                             init_ms=(time.perf_counter() - started) * 1000,
                             created_at=time.monotonic(),
@@ -271,15 +273,18 @@ class NodeAgent:
         `scale.min` of the pinned version, drop idle templates."""
         for pool in self.pools.values():
             pool.sample(now)
-            decision = pool.decision = pool.scaler.desired(now, len(pool.instances))
-            desired = max(decision.desired, pool.policy.min if pool.pinned else 0)
-            surplus = len(pool.instances) + pool.starting - desired
+            decision = pool.scaler.desired(now, len(pool.instances))
+            if pool.pinned and decision.desired < pool.policy.min:
+                decision = decision._replace(desired=pool.policy.min, reason="min")
+            pool.decision = decision
+            surplus = len(pool.instances) + pool.starting - decision.desired
             if surplus < 0:
-                # After a failed start only requests start instances: a handler that cannot
-                # load is not retried every tick for a whole window.
-                if not pool.start_failed:
+                # A handler that cannot load is not retried every tick: requests still start
+                # instances at once, the tick only after a pause.
+                failed = pool.start_failed_at
+                if failed is None or now - failed >= START_RETRY_SECONDS:
                     self._start(pool, -surplus)
-            else:
+            elif surplus > 0:
                 for instance in pool.idle_longest_first()[:surplus]:
                     instance.reap()
             if pool.is_idle() and pool.template is not None:

@@ -45,7 +45,7 @@ class VersionPool:
         self.cold_starts = 0
         self.served = 0
         self.inflight = 0  # a count, not a sum over instances: it is read at every call
-        self.start_failed = False  # the last instance start failed
+        self.start_failed_at: float | None = None  # when the last start failed, if it did
 
     @property
     def demand(self) -> int:
