@@ -297,9 +297,9 @@ def ray_unavailable() -> str | None:
 class RayProc(Proc):
     """Ray Serve's driver; stopping it also removes the session directory Ray left in /tmp/ray."""
 
-    def __init__(self, port: int, cpu: int) -> None:
+    def __init__(self, port: int, cpu: int | None, script: Path | None = None) -> None:
         self.sessions_before = set(RAY_SESSIONS.glob("session_*"))
-        super().__init__("ray", pinned([RAY_PYTHON, PEERS / "rayserve_hello.py",
+        super().__init__("ray", pinned([RAY_PYTHON, script or PEERS / "rayserve_hello.py",
                                         "--port", str(port)], cpu))
 
     def stop(self, sig: int = signal.SIGINT, grace: float = 15.0) -> None:
@@ -311,9 +311,10 @@ class RayProc(Proc):
             latest.unlink()
 
 
-def ray_server(port: int, cpu: int = SERVER_CPU) -> Proc:
-    """Ray Serve (min_replicas=0) with every Ray process pinned to the server core."""
-    proc = RayProc(port, cpu)
+def ray_server(port: int, cpu: int | None = SERVER_CPU, script: Path | None = None) -> Proc:
+    """Ray Serve (min_replicas=0) with every Ray process pinned to the server core; the peer
+    app is `script`, by default the shared hello peer."""
+    proc = RayProc(port, cpu, script)
     try:
         proc.wait_for("ready", 180)
     except BaseException:

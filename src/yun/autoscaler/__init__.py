@@ -2,26 +2,23 @@
 
 `Scaler` is one function version's state: a Knative-KPA-style `Autoscaler` (stable and panic
 windows over the recorded load) composed with a keep-alive policy (`fixed`, or the `hybrid`
-idle-time histogram of "Serverless in the Wild"). `decide` and `desired_instances` are the
-earlier windowless decider, kept with their behaviour.
+idle-time histogram of "Serverless in the Wild"). `function_policy` maps a function's
+`scale` section to its `Policy`.
 """
 
-from yun.autoscaler._decide import Decision, InstanceView, decide, desired_instances
 from yun.autoscaler._hybrid import HistogramSettings, HybridKeepAlive
 from yun.autoscaler._keepalive import FixedKeepAlive, IdlePlan, KeepAlive
 from yun.autoscaler._kpa import Autoscaler, ScaleDecision
-from yun.autoscaler._policy import KeepAliveKind, Metric, Policy
+from yun.autoscaler._policy import KeepAliveKind, Metric, Policy, function_policy
 from yun.autoscaler._scaler import Scaler, keep_alive_for
 from yun.autoscaler._window import Window
 
 __all__ = [
     "Autoscaler",
-    "Decision",
     "FixedKeepAlive",
     "HistogramSettings",
     "HybridKeepAlive",
     "IdlePlan",
-    "InstanceView",
     "KeepAlive",
     "KeepAliveKind",
     "Metric",
@@ -29,7 +26,6 @@ __all__ = [
     "ScaleDecision",
     "Scaler",
     "Window",
-    "decide",
-    "desired_instances",
+    "function_policy",
     "keep_alive_for",
 ]

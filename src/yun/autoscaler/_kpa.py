@@ -79,7 +79,9 @@ class Autoscaler:
         up = math.ceil(policy.max_scale_up_rate * base)
         down = math.floor(base / policy.max_scale_down_rate)
 
-        if panic_wanted >= policy.panic_threshold * base:
+        # Unrounded, as Knative compares it: one request at one instance aimed at 70 % wants
+        # 1.43 (rounded: 2) instances, which is no burst.
+        if panic / self._per_instance >= policy.panic_threshold * base:
             self._panic_since = now  # enter panic, or stay: its stable window restarts
         elif self._panic_since is not None and now - self._panic_since > policy.stable_window:
             self._panic_since = None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from yun.core import InvalidRequest
+from yun.core.types import ScaleSpec
 
 Metric = Literal["concurrency", "rps"]
 KeepAliveKind = Literal["fixed", "hybrid"]
@@ -71,6 +72,25 @@ class Policy:
     def instance_target(self) -> float:
         """Load one instance is aimed at: `target` x `target_utilization`."""
         return self.target * self.target_utilization
+
+
+def function_policy(scale: ScaleSpec) -> Policy:
+    """The node's policy for a function's `scale` section.
+
+    The stable window is `scale.window`, or by default `keep_alive` clamped to 6..60 s, so a
+    function kept 2 s after its last call is not held for Knative's 60 s window (its instances
+    go after 6 s) while one kept 10 min gets Knative's defaults. The panic window is a tenth
+    of it (at least 1 s). Knative's scale-to-zero grace is not used: it exists to move the
+    activator into the request path, which here is always there, and the keep-alive policy
+    already decides when the last instance goes. `target_utilization` defaults to 1, not
+    Knative's 0.7: that headroom hides a pod's seconds-long start, and a Yun instance is one
+    fork, so the headroom would mostly hold idle memory (one call would keep two instances).
+    """
+    window = scale.window if scale.window is not None else min(60.0, max(6.0, scale.keep_alive))
+    return Policy(min=scale.min, max=scale.max, target=scale.target, keep_alive=scale.keep_alive,
+                  keep_alive_policy=scale.keep_alive_policy, stable_window=window,
+                  target_utilization=scale.target_utilization,
+                  panic_window=max(1.0, window / 10), scale_to_zero_grace=0.0)
 
 
 def _positive(name: str, value: float) -> None:

@@ -44,6 +44,16 @@ class Scaler:
     def busy(self) -> bool:
         return self._busy
 
+    @property
+    def filled(self) -> int:
+        """Instances the demand recorded last fills at full `target`, up to `max`.
+
+        What to start at once when requests wait: the windows have seen none of a burst at
+        its first instant.
+        """
+        policy = self.policy
+        return min(policy.max, math.ceil(self.autoscaler.level / policy.target - 1e-9))
+
     def record(self, now: float, value: float) -> None:
         self.autoscaler.record(now, value)
         if value > 0:
@@ -58,10 +68,7 @@ class Scaler:
     def desired(self, now: float, ready: int) -> ScaleDecision:
         decision = self.autoscaler.desired(now, ready)
         if self._busy:
-            # The windows lag: at a burst's first instant they have seen none of it. Never
-            # want fewer instances than the demand right now fills at full target.
-            policy = self.policy
-            filled = min(policy.max, math.ceil(self.autoscaler.level / policy.target - 1e-9))
+            filled = self.filled
             if decision.desired < filled:
                 return decision._replace(desired=filled, reason="in flight")
             return decision

@@ -44,17 +44,19 @@ def _table(pools: list[dict[str, Any]], previous: list[dict[str, Any]] | None,
     for target, count in (queued or {}).items():
         name = target.partition(":")[0]
         backlog[name] = backlog.get(name, 0) + count
-    table = Table("function", "version", "instances", "starting", "in-flight", "waiting",
-                  "queued", "req/s", "cold starts", "memory MiB", title="yun top", box=None)
+    table = Table("function", "version", "instances", "desired", "starting", "in-flight",
+                  "waiting", "queued", "req/s", "cold starts", "memory MiB", title="yun top",
+                  box=None)
     for pool in pools:
         old = before.get((pool["function"], pool["version"]))
         rate = (pool["served"] - old["served"]) / interval if old else 0.0
-        table.add_row(pool["function"], str(pool["version"]), str(pool["instances"]),
+        desired = str(pool["desired"]) + (" panic" if pool["mode"] == "panic" else "")
+        table.add_row(pool["function"], str(pool["version"]), str(pool["instances"]), desired,
                       str(pool["starting"]), str(pool["inflight"]), str(pool["waiting"]),
                       str(backlog.pop(pool["function"], 0)), f"{rate:.0f}",
                       str(pool["cold_starts"]), f"{pool['memory_mb']:.1f}")
     for name, count in sorted(backlog.items()):  # queued, with no instance yet
-        table.add_row(name, "-", "0", "0", "0", "0", str(count), "0", "0", "0.0")
+        table.add_row(name, "-", "0", "0", "0", "0", "0", str(count), "0", "0", "0.0")
     if not pools and not backlog:
         table.caption = "no instances: every function is at zero"
     return table

@@ -47,7 +47,10 @@ MAX_ENV_ENTRIES = 1000
 
 # `async` is the field `async_` (a Python keyword otherwise).
 _KEYS = tuple(sorted({f.name for f in fields(Manifest)} - {"async_"} | {"async"}))
-_SCALE_KEYS = ("keep_alive", "max", "min", "target")
+_SCALE_KEYS = ("keep_alive", "keep_alive_policy", "max", "min", "target",
+               "target_utilization", "window")
+KEEP_ALIVE_POLICIES = ("fixed", "hybrid")
+WINDOW_RANGE = (6.0, 3600.0)  # seconds, Knative's bounds for autoscaling.knative.dev/window
 _ASYNC_KEYS = ("max_age", "on_failure", "on_success", "retries")
 MAX_RETRIES = 10
 MAX_EVENT_AGE = 6 * 3600.0  # seconds, as Lambda
@@ -170,7 +173,9 @@ def manifest_to_dict(m: Manifest) -> dict[str, object]:
         "memory": m.memory,
         "timeout": float(m.timeout),
         "concurrency": m.concurrency,
-        "scale": {"min": s.min, "max": s.max, "target": s.target, "keep_alive": s.keep_alive},
+        "scale": {"min": s.min, "max": s.max, "target": s.target, "keep_alive": s.keep_alive,
+                  "keep_alive_policy": s.keep_alive_policy, "window": s.window,
+                  "target_utilization": s.target_utilization},
         "env": dict(m.env),
         "requirements": m.requirements,
         "network": str(m.network),
@@ -301,7 +306,7 @@ def _choice(value: object, what: str, allowed: tuple[str, ...], where: Where) ->
         return allowed[0]
     if value not in allowed or not isinstance(value, str):
         message = f"{what} must be one of {', '.join(allowed)}, was: {show(value)}"
-        raise fail(message, where.of(what))
+        raise fail(message, where.of(*what.split(".")))
     return value
 
 
@@ -332,7 +337,32 @@ def _scale(value: object, where: Where, concurrency: int) -> ScaleSpec:
     if not 0 <= keep_alive < math.inf:
         message = f"scale.keep_alive must be 0 or more, was: {show(value['keep_alive'])}"
         raise fail(message, at)
-    return ScaleSpec(min=low, max=high, target=float(target), keep_alive=keep_alive)
+    policy = _choice(value.get("keep_alive_policy"), "scale.keep_alive_policy",
+                     KEEP_ALIVE_POLICIES, where)
+    return ScaleSpec(min=low, max=high, target=float(target), keep_alive=keep_alive,
+                     keep_alive_policy="hybrid" if policy == "hybrid" else "fixed",
+                     window=_window(value.get("window"), where),
+                     target_utilization=_utilization(value.get("target_utilization"), where))
+
+
+def _utilization(value: object, where: Where) -> float:
+    if value is None:
+        return 1.0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        message = f"scale.target_utilization must be a number in (0, 1], was: {show(value)}"
+        raise fail(message, where.of("scale", "target_utilization"))
+    return float(value)
+
+
+def _window(value: object, where: Where) -> float | None:
+    if value is None:
+        return None
+    at = where.of("scale", "window")
+    window = seconds_of(value, "scale.window", at)
+    low, high = WINDOW_RANGE
+    if not low <= window <= high:
+        raise fail(f"scale.window must be 6s..1h, was: {show(value)}", at)
+    return window
 
 
 def _async(value: object, where: Where) -> AsyncSpec:

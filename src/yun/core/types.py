@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
 
 class Status(StrEnum):
@@ -29,6 +30,9 @@ class ScaleSpec:
     max: int = 10
     target: float = 1.0  # in-flight requests per instance the autoscaler aims for
     keep_alive: float = 600.0  # seconds an idle instance stays warm
+    keep_alive_policy: Literal["fixed", "hybrid"] = "fixed"  # hybrid: idle-time histogram
+    window: float | None = None  # the autoscaler's stable window; None: from keep_alive
+    target_utilization: float = 1.0  # aim each instance at this fraction of `target`
 
 
 class RouteAuth(StrEnum):

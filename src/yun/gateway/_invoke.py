@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from yun.autoscaler import Policy
+from yun.autoscaler import function_policy
 from yun.core import (
     MAX_DEPTH,
     ActivationRecord,
@@ -81,11 +81,9 @@ class Deployments:
             memory_mb=manifest.memory,
             concurrency=manifest.concurrency,
             uid=self.uid_for(tenant),
+            max_instances=manifest.scale.max,
         )
-        scale = manifest.scale
-        policy = Policy(min=scale.min, max=scale.max, target=scale.target,
-                        keep_alive=scale.keep_alive)
-        return self.node.pool(key, spec, policy, manifest.concurrency)
+        return self.node.pool(key, spec, function_policy(manifest.scale), manifest.concurrency)
 
 
 def pool_key(tenant: str, function: str, number: int) -> str:

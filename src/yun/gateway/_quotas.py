@@ -32,15 +32,17 @@ _MAX_VALUE = 2**53
 
 @dataclass(frozen=True, slots=True)
 class Quotas:
-    """The limits of one tenant. The defaults follow AWS's account defaults (Lambda's 1000
-    concurrent executions, 75 GB of code, 250 MB unpacked per function; API Gateway's
-    10 000 requests/s with a burst of 5000), so a default tenant is never the bottleneck of a
-    single node; admission control guards the machine itself."""
+    """The limits of one tenant. The defaults follow AWS's account defaults (75 GB of code,
+    250 MB unpacked per function; API Gateway's 10 000 requests/s with a burst of 5000),
+    except running instances: 2000 of the default 128 MiB, twice Lambda's 1000 concurrent
+    executions, because idle Yun instances cost ~1.5 MiB each and a single-tenant node holds
+    more than 1000 of them. A default tenant is never the bottleneck of a single node;
+    admission control guards the machine's real memory."""
 
-    concurrent_instances: int = 1000  # running instances, over all functions
+    concurrent_instances: int = 2000  # running instances, over all functions
     invocations_per_second: float = 10_000.0  # token bucket refill rate
     invocation_burst: int = 5000  # token bucket size
-    memory_mb: int = 64 * 1024  # summed memory limits of running instances (MiB)
+    memory_mb: int = 2000 * 128  # summed memory limits of running instances (MiB)
     functions: int = 1000
     code_bytes: int = 75 << 30  # unpacked code of all stored versions
     deploy_bytes: int = 250 << 20  # unpacked code of one deploy

@@ -1,8 +1,10 @@
 """The node agent: runs function instances on this machine and serves invocations on them.
 
 Requests for a version with no free instance wait in a bounded buffer (the activator) while
-instances start; the autoscaler's decisions decide how many to start and which idle ones to
-reap. Every wait has a deadline and every buffer a size.
+instances start. Each version's `Scaler` hears its demand at every change; a waiting request
+starts the instances the demand fills at once, and each tick starts up to the autoscaler's
+count (panic headroom, pre-warming, `scale.min`) and reaps idle instances beyond it. Every
+wait has a deadline and every buffer a size.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import time
 from collections.abc import Callable
 
-from yun.autoscaler import Policy, decide, desired_instances
+from yun.autoscaler import Policy
 from yun.core import Overloaded, PlatformError, Status
 from yun.core.errors import RateLimited
 from yun.node._host import HostHandler, HostRequest
@@ -24,6 +26,8 @@ from yun.node._outcome import Outcome, throttled
 from yun.node._pool import PoolStatus, VersionPool, Waiter, status
 from yun.protocol import Invoke
 from yun.sandbox import InitError, ProcessSandbox, Template, TemplateSpec, discard_cgroup
+
+START_RETRY_SECONDS = 5.0  # the tick's pause after a failed instance start
 
 # (tenant, memory_mb, running instances, running memory MiB) → a refusal, or None to allow
 InstanceQuota = Callable[[str, int, int, int], "RateLimited | None"]
@@ -112,6 +116,7 @@ class NodeAgent:
         finally:
             pool.release(instance)
             pool.dispatch()
+            pool.sample(time.monotonic())
         duration_ms = (time.perf_counter() - started) * 1000
         return Outcome(
             status=Status.SUCCESS if result.ok else Status.ERROR,
@@ -134,6 +139,7 @@ class NodeAgent:
             instance = pool.free_instance()
             if instance is not None:
                 pool.assign(instance)
+                pool.sample(time.monotonic())
                 return instance, 0.0
         if len(pool.waiters) >= self.queue_depth:
             raise Overloaded(
@@ -141,6 +147,7 @@ class NodeAgent:
                 f"(the limit is {self.queue_depth})", retry_after=1.0)
         waiter = Waiter(asyncio.get_running_loop().create_future())
         pool.waiters.append(waiter)
+        pool.sample(waiter.since)
         self._scale_up(pool)
         try:
             async with asyncio.timeout(max_wait):
@@ -163,11 +170,11 @@ class NodeAgent:
     # -- scaling -----------------------------------------------------------------------------
 
     def _scale_up(self, pool: VersionPool) -> None:
-        wanted = desired_instances(pool.demand, pool.policy)
-        if pool.waiters and wanted == 0:
-            wanted = 1
-        missing = wanted - len(pool.instances) - pool.starting
-        for _ in range(max(0, missing)):
+        """Start what the demand right now fills: the windows have not seen a new burst yet."""
+        self._start(pool, pool.scaler.filled - len(pool.instances) - pool.starting)
+
+    def _start(self, pool: VersionPool, count: int) -> None:
+        for _ in range(count):
             if not self._start_instance(pool):
                 return
 
@@ -210,6 +217,7 @@ class NodeAgent:
             sandboxed = await template.fork(f"{pool.spec.key}.{self._prefix}{next(self._ids)}")
         except (InitError, PlatformError, OSError) as exc:
             pool.starting -= 1
+            pool.start_failed_at = time.monotonic()
             self.admission.started(pool.spec.memory_mb)
             error = exc if isinstance(exc, InitError | PlatformError) else PlatformError(str(exc))
             # Without an instance the waiters cannot be served: fail them now, not at timeout.
@@ -217,6 +225,7 @@ class NodeAgent:
                 self._fail_waiters(pool, error)
             return
         self.admission.started(pool.spec.memory_mb)
+        pool.start_failed_at = None
         instance = Instance(sandboxed, pool.concurrency,
                             init_ms=(time.perf_counter() - started) * 1000,
                             created_at=time.monotonic(),
@@ -228,6 +237,11 @@ class NodeAgent:
         pool.cold_starts += 1
         assert self._tasks is not None
         self._tasks.create_task(instance.serve())
+        if self._stopping.is_set():
+            # Started during shutdown, after `_shutdown_instances`: its serve task would keep
+            # the task group (and `yun up`) from ever ending.
+            instance.reap()
+            return
         self._tasks.create_task(instance.serve_host(pool.key, self.host or _no_host))
         pool.dispatch()
 
@@ -259,17 +273,24 @@ class NodeAgent:
             self._scale_up(pool)
 
     def tick(self, now: float) -> None:
-        """Reap instances idle past keep-alive, keep `min` warm, drop idle templates."""
+        """Start up to each version's autoscaled count, reap idle instances beyond it, keep
+        `scale.min` of the pinned version, drop idle templates."""
         for pool in self.pools.values():
-            decision = decide(pool.views(), pool.demand, pool.policy, now)
-            for instance_id in decision.reap:
-                instance = pool.instances.get(instance_id)
-                if instance is not None:
+            pool.sample(now)
+            decision = pool.scaler.desired(now, len(pool.instances))
+            if pool.pinned and decision.desired < pool.policy.min:
+                decision = decision._replace(desired=pool.policy.min, reason="min")
+            pool.decision = decision
+            surplus = len(pool.instances) + pool.starting - decision.desired
+            if surplus < 0:
+                # A handler that cannot load is not retried every tick: requests still start
+                # instances at once, the tick only after a pause.
+                failed = pool.start_failed_at
+                if failed is None or now - failed >= START_RETRY_SECONDS:
+                    self._start(pool, -surplus)
+            elif surplus > 0:
+                for instance in pool.idle_longest_first()[:surplus]:
                     instance.reap()
-            if pool.pinned and len(pool.instances) + pool.starting < pool.policy.min:
-                for _ in range(pool.policy.min - len(pool.instances) - pool.starting):
-                    if not self._start_instance(pool):
-                        break
             if pool.is_idle() and pool.template is not None:
                 self._close_template(pool)
 

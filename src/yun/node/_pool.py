@@ -1,13 +1,15 @@
-"""The instances of one function version, the requests waiting for them, and its template."""
+"""The instances of one function version, the requests waiting for them, its template and
+its autoscaler."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from yun.autoscaler import InstanceView, Policy
+from yun.autoscaler import Policy, ScaleDecision, Scaler
 from yun.node._instance import Instance
 from yun.sandbox import Template, TemplateSpec
 
@@ -19,13 +21,20 @@ class Waiter:
 
 
 class VersionPool:
-    """Bookkeeping only; the node agent starts, stops and assigns."""
+    """Bookkeeping only; the node agent starts, stops and assigns.
+
+    The demand (in flight + waiting) is recorded into the `scaler` at every change the
+    agent makes, so its windows hold the exact time-weighted load however short the calls.
+    """
 
     def __init__(self, key: str, spec: TemplateSpec, policy: Policy, concurrency: int) -> None:
         self.key = key
         self.spec = spec
         self.policy = policy
         self.concurrency = concurrency
+        # `scale.min` is the agent's to apply: only the version traffic is routed to keeps it.
+        self.scaler = Scaler(dataclasses.replace(policy, min=0))
+        self.decision: ScaleDecision | None = None  # the last tick's, for `yun top`
         self.template: Template | None = None
         self.template_start: asyncio.Future[Template] | None = None
         self.instances: dict[str, Instance] = {}
@@ -35,14 +44,16 @@ class VersionPool:
         self.by_pid: dict[int, Instance] = {}
         self.cold_starts = 0
         self.served = 0
-
-    @property
-    def inflight(self) -> int:
-        return sum(i.inflight for i in self.instances.values())
+        self.inflight = 0  # a count, not a sum over instances: it is read at every call
+        self.start_failed_at: float | None = None  # when the last start failed, if it did
 
     @property
     def demand(self) -> int:
         return self.inflight + len(self.waiters)
+
+    def sample(self, now: float) -> None:
+        """Record the demand from `now` on (a monotonic time no earlier than the last)."""
+        self.scaler.record(now, self.demand)
 
     def free_instance(self) -> Instance | None:
         best: Instance | None = None
@@ -56,9 +67,11 @@ class VersionPool:
     def assign(self, instance: Instance) -> None:
         instance.inflight += 1
         instance.idle_since = None
+        self.inflight += 1
 
     def release(self, instance: Instance) -> None:
         instance.inflight -= 1
+        self.inflight -= 1
         instance.served += 1
         self.served += 1
         if instance.inflight == 0:
@@ -77,8 +90,9 @@ class VersionPool:
             init_ms = instance.init_ms if instance.created_at >= waiter.since else 0.0
             waiter.future.set_result((instance, init_ms))
 
-    def views(self) -> list[InstanceView]:
-        return [InstanceView(i.id, i.inflight, i.idle_since) for i in self.instances.values()]
+    def idle_longest_first(self) -> list[Instance]:
+        idle = [i for i in self.instances.values() if i.idle_since is not None]
+        return sorted(idle, key=lambda i: i.idle_since or 0.0)
 
     def is_idle(self) -> bool:
         return not self.instances and not self.starting and not self.waiters
@@ -97,6 +111,9 @@ class PoolStatus:
     served: int
     memory_mb: float
     template: bool
+    desired: int  # the autoscaler's last decision, and why
+    mode: str
+    reason: str
 
     def view(self) -> dict[str, object]:
         tenant, _, rest = self.key.partition("/")
@@ -105,10 +122,12 @@ class PoolStatus:
                 "instances": self.instances, "starting": self.starting,
                 "inflight": self.inflight, "waiting": self.waiting,
                 "cold_starts": self.cold_starts, "served": self.served,
-                "memory_mb": round(self.memory_mb, 1), "template": self.template}
+                "memory_mb": round(self.memory_mb, 1), "template": self.template,
+                "desired": self.desired, "mode": self.mode, "reason": self.reason}
 
 
 def status(pool: VersionPool) -> PoolStatus:
+    decision = pool.decision
     groups = [i.cgroup for i in pool.instances.values()]
     if pool.template is not None:
         groups.append(pool.template.group)
@@ -122,4 +141,7 @@ def status(pool: VersionPool) -> PoolStatus:
         served=pool.served,
         memory_mb=sum(g.memory_bytes() for g in groups) / (1 << 20),
         template=pool.template is not None and pool.template.alive,
+        desired=decision.desired if decision is not None else 0,
+        mode=decision.mode if decision is not None else "stable",
+        reason=decision.reason if decision is not None else "",
     )

@@ -23,6 +23,7 @@ class TemplateSpec:
     concurrency: int
     uid: int  # the tenant's own unprivileged uid (and gid)
     tmp_mb: int = 64
+    max_instances: int = 1000  # scale.max: sizes the template's fork headroom
 
 
 @dataclass

@@ -117,9 +117,9 @@ def test_a_spike_panics_holds_its_peak_for_a_stable_window_then_halves_at_most()
 
 @pytest.mark.parametrize("shape", [step, ramp, spike, sawtooth, diurnal])
 def test_the_curve_stays_between_min_and_max(shape: Load) -> None:
-    policy = Policy(min=2, max=12)
+    policy = Policy(min=2, max=6)
     curve = replay(shape, 900, policy)
-    assert all(2 <= d.desired <= 12 for d in curve)
+    assert all(2 <= d.desired <= 6 for d in curve)
     assert any(d.reason == "max" for d in curve)
 
 

@@ -163,7 +163,8 @@ def test_unknown_key_with_nothing_close_lists_the_known_keys_without_a_guess() -
 def test_unknown_key_inside_scale_names_scale_and_the_line() -> None:
     message = error_of(yaml_with("scale:\n  min: 0\n  mx: 3\n"))
     assert message.startswith("unknown key 'mx' in scale (yun.yaml line 5); did you mean 'max'?")
-    assert "known keys: keep_alive, max, min, target" in message
+    assert ("known keys: keep_alive, keep_alive_policy, max, min, target, target_utilization, "
+            "window") in message
 
 
 def test_filename_is_used_in_messages() -> None:
@@ -286,6 +287,13 @@ def test_concurrency_must_be_an_integer_from_one_to_a_thousand(value: str) -> No
         ("{keep_alive: .inf}", "scale.keep_alive must be 0 or more, was: inf"),
         ("{keep_alive: soon}", "scale.keep_alive must be a duration like 500ms, 2s, 10m"),
         ("[1, 10]", "scale must be a mapping like {min: 0, max: 10}, was: [1, 10]"),
+        ("{keep_alive_policy: lru}",
+         "scale.keep_alive_policy must be one of fixed, hybrid, was: 'lru'"),
+        ("{window: 2s}", "scale.window must be 6s..1h, was: '2s'"),
+        ("{target_utilization: 0}", "scale.target_utilization must be a number in (0, 1], was: 0"),
+        ("{target_utilization: 1.5}",
+         "scale.target_utilization must be a number in (0, 1], was: 1.5"),
+        ("{window: 2h}", "scale.window must be 6s..1h, was: '2h'"),
     ],
 )
 def test_scale_rules(scale: str, expected: str) -> None:
@@ -569,7 +577,8 @@ def test_to_dict_is_json_with_seconds_and_plain_strings() -> None:
         "memory": 256,
         "timeout": 0.5,
         "concurrency": 4,
-        "scale": {"min": 1, "max": 20, "target": 2.5, "keep_alive": 600.0},
+        "scale": {"min": 1, "max": 20, "target": 2.5, "keep_alive": 600.0,
+                  "keep_alive_policy": "fixed", "window": None, "target_utilization": 1.0},
         "env": {"GREETING": "hi"},
         "requirements": "requirements.txt",
         "network": "egress",
