@@ -95,6 +95,10 @@ def attack_round(neighbours: Neighbours, attack: str) -> Round:
     assert a.post("/fn/noisy", json={"attack": "calm"}).status_code == 200  # warm A
     quiet, _ = latencies(b, 1.0)
     baseline = sandbox_processes(neighbours.yun)
+    # The instance the attack will run in (A's only one, warmed above). The autoscaler may
+    # start a fresh one for A after it dies; that one is not a leftover.
+    attacked = set(attacker_groups(neighbours.yun))
+    assert attacked
     done = threading.Event()
     answer: list[httpx.Response] = []
 
@@ -111,10 +115,24 @@ def attack_round(neighbours: Neighbours, attack: str) -> Round:
     assert done.is_set() and answer
     # The attacking instance and everything it forked must be gone; the rest is as before.
     deadline = time.monotonic() + 5
-    while (leftovers := alive(sandbox_processes(neighbours.yun) - baseline)
-           | set(attacker_groups(neighbours.yun))) and time.monotonic() < deadline:
+    while (leftovers := {pid for pid in alive(sandbox_processes(neighbours.yun) - baseline)
+                         if group_of(pid) in attacked}
+           | (attacked & set(attacker_groups(neighbours.yun)))) and time.monotonic() < deadline:
         time.sleep(0.05)
     return Round(quiet, noisy, failures, answer[0], leftovers)
+
+
+def group_of(pid: int) -> str | None:
+    """The name of the yun cgroup `pid` is in (its memory controller's), if any."""
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        path = line.split(":", 2)[2]
+        if "/yun/up-" in path:
+            return path.rsplit("/", 1)[1]
+    return None
 
 
 def attacker_groups(yun: Yun) -> list[str]:

@@ -173,15 +173,22 @@ def manifest_to_dict(m: Manifest) -> dict[str, object]:
         "memory": m.memory,
         "timeout": float(m.timeout),
         "concurrency": m.concurrency,
-        "scale": {"min": s.min, "max": s.max, "target": s.target, "keep_alive": s.keep_alive,
-                  "keep_alive_policy": s.keep_alive_policy, "window": s.window,
-                  "target_utilization": s.target_utilization},
+        "scale": _scale_to_dict(s),
         "env": dict(m.env),
         "requirements": m.requirements,
         "network": str(m.network),
         **({"async": _async_to_dict(m.async_)} if m.async_ != AsyncSpec() else {}),
         **({"triggers": [trigger_to_dict(t) for t in m.triggers]} if m.triggers else {}),
     }
+
+
+def _scale_to_dict(s: ScaleSpec) -> dict[str, object]:
+    # The autoscaler's newer keys only when set: versions stored before they existed compare
+    # equal to a redeploy of the same manifest (and still store nothing new).
+    base = ScaleSpec()
+    extra = {key: getattr(s, key) for key in ("keep_alive_policy", "window", "target_utilization")
+             if getattr(s, key) != getattr(base, key)}
+    return {"min": s.min, "max": s.max, "target": s.target, "keep_alive": s.keep_alive, **extra}
 
 
 def _async_to_dict(a: AsyncSpec) -> dict[str, object]:

@@ -577,8 +577,7 @@ def test_to_dict_is_json_with_seconds_and_plain_strings() -> None:
         "memory": 256,
         "timeout": 0.5,
         "concurrency": 4,
-        "scale": {"min": 1, "max": 20, "target": 2.5, "keep_alive": 600.0,
-                  "keep_alive_policy": "fixed", "window": None, "target_utilization": 1.0},
+        "scale": {"min": 1, "max": 20, "target": 2.5, "keep_alive": 600.0},  # defaults omitted
         "env": {"GREETING": "hi"},
         "requirements": "requirements.txt",
         "network": "egress",
@@ -683,3 +682,13 @@ def test_scale_target_above_concurrency_is_refused_with_the_line() -> None:
     with pytest.raises(ManifestError, match=r"scale\.target must be at most concurrency \(1\).*"
                                             r"was: 4 \(yun\.yaml line 3\)"):
         load_manifest(yaml_with("scale: {target: 4}\n"))
+
+
+def test_scale_settings_beyond_the_defaults_are_stored_and_read_back() -> None:
+    m = load_manifest("name: a\nhandler: m:f\nscale: {keep_alive_policy: hybrid, window: 30s, "
+                      "target_utilization: 0.7}\n")
+    d = manifest_to_dict(m)
+    assert d["scale"] == {"min": 0, "max": 10, "target": 1.0, "keep_alive": 600.0,
+                          "keep_alive_policy": "hybrid", "window": 30.0,
+                          "target_utilization": 0.7}
+    assert manifest_from_dict(d) == m
