@@ -25,7 +25,7 @@ MARKER = "alpha-secret-7f3a91"  # printed and returned by A's function only
 # Tenant A's value for each path or query parameter, and the twin that names nothing.
 # A new route with a parameter not listed here fails the probe until it is added.
 PATH_PARAMS = ("name", "alias", "activation_id", "key_id", "bucket", "object_key",
-               "invocation_id")
+               "invocation_id", "index")
 QUERY_PARAMS = ("function", "activation", "tenant", "prefix", "delimiter", "token")
 
 
@@ -168,6 +168,7 @@ def probes(spec: dict[str, Any], a: TenantA, bundle: bytes) -> list[Probe]:
                     "alias": a.alias, "activation_id": a.activation_id, "key_id": a.key_id,
                     "bucket": a.bucket, "object_key": a.object_key,
                     "invocation_id": a.invocation_id,
+                    "index": "0",  # a trigger's place in its function's list: names nothing
                 }[p["name"]]  # fmt: skip
             body, content = None, None
             media = op.get("requestBody", {}).get("content", {})

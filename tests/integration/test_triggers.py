@@ -196,3 +196,45 @@ def test_a_cron_trigger_fires_each_minute_once_across_a_restart(yun: Yun, tmp_pa
         events = events_logged(http, "ticker", 2, timeout=75)
     times = [e["data"]["scheduled_time"] for e in events]
     assert first["type"] == "yun.cron.tick" and len(times) == len(set(times)) >= 2
+
+
+def test_triggers_are_added_and_removed_through_the_cli_as_new_versions(
+        yun: Yun, tmp_path: Path) -> None:
+    subject = f"yun.it.{uuid.uuid4().hex[:10]}"
+    yun.deploy(make(tmp_path, "managed", """\
+        - http: {path: "/managed", methods: [GET], auth: public}
+        """))
+    added = yun.cli("trigger", "add", "managed",
+                    f'{{nats: {{url: "nats://127.0.0.1:4222", subject: "{subject}"}}}}')
+    assert added.returncode == 0, added.stderr
+    assert "managed version 2: trigger #1 added" in added.stdout
+    time.sleep(1.0)  # the manager subscribes
+
+    async def publish() -> None:
+        nc = await nats.connect("nats://127.0.0.1:4222")
+        await nc.publish(subject, b'{"added": true}')
+        await nc.flush()
+        await nc.close()
+
+    asyncio.run(publish())
+    with yun.http() as http:
+        (event,) = events_logged(http, "managed", 1)
+        assert event["data"]["payload"] == {"added": True}
+        listed = http.get("/v1/triggers", params={"function": "managed"}).json()["triggers"]
+        assert [(t["index"], t["kind"]) for t in listed] == [(0, "http"), (1, "nats")]
+        # A bad trigger is refused with the field named, and stores nothing.
+        bad = http.post("/v1/functions/managed/triggers", json={"cron": "every day"})
+        assert bad.status_code == 400 and "cron" in bad.json()["error"]["message"]
+        out_of_range = http.delete("/v1/functions/managed/triggers/7")
+        assert out_of_range.status_code == 400
+        assert "0..1" in out_of_range.json()["error"]["message"]
+        versions = http.get("/v1/functions/managed/versions").json()["versions"]
+        assert [v["number"] for v in versions] == [1, 2]
+    removed = yun.cli("trigger", "rm", "managed", "0")
+    assert removed.returncode == 0, removed.stderr
+    with yun.http() as http:
+        listed = http.get("/v1/triggers", params={"function": "managed"}).json()["triggers"]
+        assert [t["kind"] for t in listed] == ["nats"]
+        assert http.get("/r/default/managed").status_code == 404  # its route is gone
+        missing = http.post("/v1/functions/nothing/triggers", json={"cron": "@hourly"})
+    assert missing.status_code == 404

@@ -23,7 +23,7 @@ from yun.api._flows import flows_router
 from yun.api._invocations import invocations_router
 from yun.api._keys import keys_router
 from yun.api._tenants import tenants_router
-from yun.api._triggers import Describe, triggers_router
+from yun.api._triggers import Describe, Editor, triggers_router
 from yun.api._views import activation_view, alias_view, log_view, summary_view, version_view
 from yun.core import (
     Alias,
@@ -97,7 +97,7 @@ def create_api(store: Store, keys: KeyCache, deployer: Deployer,
     if submitter is not None:
         api.include_router(invocations_router(store, submitter, caller))
     if triggers is not None:
-        api.include_router(triggers_router(triggers, caller))
+        api.include_router(triggers_router(triggers, caller, Editor(deployer.edit_triggers)))
     if buckets is not None:
         api.include_router(buckets_router(buckets, caller, max_object_bytes, bucket_source,
                                           quotas))

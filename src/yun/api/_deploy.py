@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yun.core import Manifest, ManifestError, NotFound, Version
+from yun.core.manifest import replace_triggers, triggers_as_dicts
 from yun.gateway import QuotaBook, Refusal
 from yun.storage import Bundle, CodeStore, LayerStore, unpack
 from yun.store import Store, Tenant, TenantUsage
@@ -70,6 +71,23 @@ class Deployer:
                 admit=lambda owner, after: self._admit(owner, after, bundle.code_size))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        self.on_deployed(tenant, version)
+        return Deployed(version, created)
+
+    async def edit_triggers(self, tenant: str, name: str,
+                            edit: Callable[[list[dict[str, object]]], list[dict[str, object]]]
+                            ) -> Deployed:
+        """A new version of `name` with the same code and its triggers edited (`edit` gets and
+        returns them in manifest form); checked like a deploy, so a bad trigger stores
+        nothing."""
+        latest = await self.store.latest_version(tenant, name)
+        manifest = replace_triggers(latest.manifest, edit(triggers_as_dicts(latest.manifest)),
+                                    f"the triggers of {name}")
+        self.check(tenant, manifest)
+        # Same code and layer, already stored by content hash: the version adds no bytes.
+        version, created = await self.store.create_version(
+            tenant, manifest, latest.code_hash, latest.layer_hash, 0,
+            admit=lambda owner, after: self._admit(owner, after, 0))
         self.on_deployed(tenant, version)
         return Deployed(version, created)
 

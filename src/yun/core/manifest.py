@@ -12,7 +12,7 @@ import keyword
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import PurePosixPath, PureWindowsPath
 
 import yaml
@@ -180,6 +180,17 @@ def manifest_to_dict(m: Manifest) -> dict[str, object]:
         **({"async": _async_to_dict(m.async_)} if m.async_ != AsyncSpec() else {}),
         **({"triggers": [trigger_to_dict(t) for t in m.triggers]} if m.triggers else {}),
     }
+
+
+def triggers_as_dicts(m: Manifest) -> list[dict[str, object]]:
+    """The manifest's triggers in `yun.yaml` form (what `replace_triggers` takes back)."""
+    return [trigger_to_dict(t) for t in m.triggers]
+
+
+def replace_triggers(m: Manifest, raw: list[dict[str, object]], source: str) -> Manifest:
+    """`m` with its triggers replaced by `raw` (in `yun.yaml` form), validated as at deploy;
+    errors name `source`."""
+    return replace(m, triggers=parse_triggers(raw, Where(source), m.env))
 
 
 def _scale_to_dict(s: ScaleSpec) -> dict[str, object]:

@@ -109,9 +109,10 @@ class TriggerManager:
             raise NotFound(f"function '{function}' does not exist")
         rows: list[dict[str, object]] = []
         for name in sorted(functions) if function is None else [function]:
-            for trigger in functions[name]:
+            for index, trigger in enumerate(functions[name]):
                 ((kind, options),) = trigger_to_dict(trigger).items()
-                row: dict[str, object] = {"function": name, "kind": kind, "options": options}
+                row: dict[str, object] = {"function": name, "index": index, "kind": kind,
+                                          "options": options}
                 if isinstance(trigger, HttpTrigger):
                     row["url"] = f"{self.base_url}/r/{tenant}{trigger.path}"
                 elif isinstance(trigger, WebhookTrigger):

@@ -222,6 +222,16 @@ class Client:
         params = {"function": function} if function is not None else {}
         return _items(self._request("GET", "/v1/triggers", params=params), "triggers")
 
+    def add_trigger(self, function: str, trigger: Mapping[str, Any]) -> dict[str, Any]:
+        """Add a trigger written as in yun.yaml (`{"cron": "*/5 * * * *"}`); the function
+        gets a new version with the same code."""
+        return dict(self._request("POST", f"/v1/functions/{function}/triggers",
+                                  json=dict(trigger)))
+
+    def remove_trigger(self, function: str, index: int) -> dict[str, Any]:
+        """Remove the function's trigger at `index` (as `triggers()` lists it)."""
+        return dict(self._request("DELETE", f"/v1/functions/{function}/triggers/{index}"))
+
     # -- tenants (admin keys only) ---------------------------------------------------------
 
     def create_tenant(

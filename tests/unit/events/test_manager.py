@@ -117,7 +117,8 @@ async def test_the_listing_has_urls_for_routes_and_webhooks(
         name="hooks", handler="m:f", env=SECRET,
         triggers=(HttpTrigger("/in"), WebhookTrigger("HOOK")))))
     http, hook = await manager.describe("default", "hooks")
-    assert http == {"function": "hooks", "kind": "http", "url": "http://yun.test/r/default/in",
+    assert http == {"function": "hooks", "index": 0, "kind": "http",
+                    "url": "http://yun.test/r/default/in",
                     "options": {"path": "/in", "methods": ["ANY"], "auth": "key"}}
     assert hook["url"] == "http://yun.test/hook/" + await store.ensure_webhook(
         "default", "hooks", "HOOK")
