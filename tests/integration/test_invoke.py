@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
+import threading
 import time
+from pathlib import Path
 
-from yun_harness import FUNCTIONS, Yun, activation
+from yun_harness import FUNCTIONS, Yun, activation, free_port
 
 
 def test_deploy_then_invoke_over_http_returns_the_handler_result(yun: Yun) -> None:
@@ -130,3 +133,31 @@ def test_records_and_logs_are_kept_per_activation(yun: Yun) -> None:
     assert activation_id in logs.stdout and "greeting logs" in logs.stdout
     listed = json.loads(yun.cli("activations", "hello", "--json").stdout)
     assert listed[0]["id"] == activation_id
+
+
+def test_requests_that_time_out_waiting_leave_the_buffer_at_once(tmp_path: Path) -> None:
+    # One instance, busy; three requests wait for it past max_wait and get 503. They must
+    # not stay in the activator buffer (as waiting demand) until the instance frees up.
+    node = Yun(data_dir=tmp_path / "data", port=free_port(), env={"YUN_MAX_WAIT": "0.5"})
+    node.start()
+    try:
+        folder = tmp_path / "slow"
+        shutil.copytree(FUNCTIONS / "behaviours", folder)
+        (folder / "yun.yaml").write_text("name: slow\nhandler: main:handle\ntimeout: 10s\n"
+                                         "scale: {min: 0, max: 1, keep_alive: 10m}\n")
+        node.deploy(folder)
+        with node.http() as http:
+            assert http.post("/fn/slow", json={}).status_code == 200  # warm
+        busy = threading.Thread(target=lambda: node.http().post(
+            "/fn/slow", json={"do": "sleep", "seconds": 4}))
+        busy.start()
+        time.sleep(0.3)
+        with node.http() as http:
+            waited = [http.post("/fn/slow", json={}).status_code for _ in range(3)]
+            (pool,) = [p for p in http.get("/v1/instances").json()["pools"]
+                       if p["function"] == "slow"]
+        assert waited == [503, 503, 503]
+        assert pool["waiting"] == 0 and pool["inflight"] == 1
+        busy.join(10)
+    finally:
+        node.stop()

@@ -163,9 +163,13 @@ class NodeAgent:
                 pool.dispatch()
             raise
         finally:
-            if not waiter.future.done():  # dispatch() already popped the ones it served
+            # A timeout or cancellation leaves the future done but unserved: it must leave the
+            # buffer too, or it would count as demand (and against queue_depth) until the next
+            # dispatch. dispatch() already popped the ones it served.
+            if not _assigned(waiter):
                 with contextlib.suppress(ValueError):
                     pool.waiters.remove(waiter)
+                pool.sample(time.monotonic())
 
     # -- scaling -----------------------------------------------------------------------------
 

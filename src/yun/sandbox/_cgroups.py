@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from yun.runtime import _linux
+
 ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "pids", "cpu")
 _OWNER = re.compile(r"^up-(\d+)$")
@@ -171,7 +173,7 @@ class CgroupTree:
                 continue
             for child in parent.iterdir():
                 match = _OWNER.match(child.name)
-                if match and not _alive(int(match.group(1))):
+                if match and not _linux.pid_alive(int(match.group(1))):
                     _remove_tree_list([child])
                     removed.append(child.name)
         return sorted(set(removed))
@@ -229,15 +231,6 @@ def _remove_tree_list(bases: list[Path]) -> None:
         with contextlib.suppress(OSError):
             base.rmdir()
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _enable_v2_controllers(path: Path) -> None:

@@ -96,7 +96,7 @@ class EgressNetwork:
         if shutil.which("nft") is None:
             return []
         listing = _run(["nft", "list", "tables", "inet"]).stdout
-        stale = [name for name, pid in _TABLE.findall(listing) if not _alive(int(pid))]
+        stale = [name for name, pid in _TABLE.findall(listing) if not _linux.pid_alive(int(pid))]
         for name in stale:
             _run(["nft", "delete", "table", "inet", name])
         return stale
@@ -258,12 +258,3 @@ def _run(argv: list[str], stdin: str | None = None) -> subprocess.CompletedProce
     except subprocess.CalledProcessError as exc:
         raise PlatformError(f"{' '.join(argv)} failed: {exc.stderr.strip()}") from exc
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -31,26 +31,30 @@ class Batcher:
     def __init__(self, transaction: Transaction) -> None:
         self._transaction = transaction
         self._pending: list[tuple[Op, asyncio.Future[Any]]] = []
-        self._leading = False
+        # Commits run in their own task, not in a caller's: a caller that is cancelled (a
+        # lease renewal ending with its job) must not take the other callers' writes with it.
+        self._draining: asyncio.Task[None] | None = None
 
     async def run(self, op: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._pending.append((op, future))
-        if not self._leading:
-            self._leading = True
-            try:
-                while self._pending:
-                    batch = self._pending[:MAX_BATCH]
-                    del self._pending[:MAX_BATCH]
-                    await self._commit(batch)
-            finally:
-                self._leading = False
-                # Led no further (cancelled): the writes still waiting fail rather than hang.
-                for _op, waiting in self._pending:
-                    waiting.set_exception(PlatformError("the write was not committed: the "
-                                                        "batch leader was cancelled"))
-                self._pending.clear()
+        if self._draining is None or self._draining.done():
+            self._draining = asyncio.get_running_loop().create_task(self._drain())
         return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[:MAX_BATCH]
+                del self._pending[:MAX_BATCH]
+                await self._commit(batch)
+        finally:
+            # Stopped early (the loop is shutting down): what still waits fails, not hangs.
+            for _op, waiting in self._pending:
+                if not waiting.done():
+                    waiting.set_exception(PlatformError("the write was not committed: the "
+                                                        "store is shutting down"))
+            self._pending.clear()
 
     async def _commit(self, batch: list[tuple[Op, asyncio.Future[Any]]]) -> None:
         for attempt in range(1, _ATTEMPTS + 1):
