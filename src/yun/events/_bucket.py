@@ -108,7 +108,10 @@ class BucketSource:
 
     async def _submit(self, event: ObjectEvent, function: str, tid: str, depth: int) -> str:
         info = event.object
-        stable = f"{tid}\0{info.bucket}\0{info.key}\0{info.etag}\0{event.kind}"
+        # The object's time tells a later write of the same bytes (or a second delete) from a
+        # repeat of this very event, which carries the same time.
+        stable = (f"{tid}\0{info.bucket}\0{info.key}\0{info.etag}\0{event.kind}\0"
+                  f"{info.modified!r}")
         digest = hashlib.sha256(stable.encode()).hexdigest()
         envelope = new_event(
             f"/buckets/{info.bucket}", f"yun.bucket.object.{event.kind}",

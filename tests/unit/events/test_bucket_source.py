@@ -16,8 +16,9 @@ UPLOADS = BucketTrigger("uploads", ("created",), "images/", ".jpg")
 
 
 def event(key: str, kind: str = "created", origin: Origin | None = None,
-          tenant: str = "acme", bucket: str = "uploads", etag: str = "e1") -> ObjectEvent:
-    info = ObjectInfo(bucket, key, 3, etag, "image/jpeg", 1_700_000_000.0, {}, origin)
+          tenant: str = "acme", bucket: str = "uploads", etag: str = "e1",
+          modified: float = 1_700_000_000.0) -> ObjectEvent:
+    info = ObjectInfo(bucket, key, 3, etag, "image/jpeg", modified, {}, origin)
     return ObjectEvent(tenant, kind, info)  # type: ignore[arg-type]
 
 
@@ -61,6 +62,14 @@ async def test_the_same_event_twice_has_the_same_dedupe_key(submit: RecordingSub
     changed = await bucket_source.deliver(event("images/cat.jpg", etag="e2"))
     assert first == again != changed
     assert len(submit.calls) == 2
+
+
+async def test_the_same_bytes_written_again_later_is_a_new_event(submit: RecordingSubmit) -> None:
+    bucket_source = source(submit)
+    first = await bucket_source.deliver(event("images/cat.jpg"))
+    later = await bucket_source.deliver(event("images/cat.jpg", modified=1_700_000_060.0))
+    assert first != later
+    assert len({c.dedupe_key for c in submit.calls}) == 2
 
 
 async def test_each_subscribed_function_gets_its_own_invocation(submit: RecordingSubmit) -> None:
