@@ -101,3 +101,14 @@ def test_an_async_request_past_the_hop_limit_is_refused_before_it_is_queued(yun:
     assert refused.status_code == 508, refused.text
     assert refused.json()["error"]["type"] == "HopLimitExceeded"
     assert accepted.status_code == 202
+
+
+def test_an_async_handler_makes_host_calls_through_a_thread(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "hello")
+    yun.deploy(FUNCTIONS / "async_caller")
+    with yun.http() as http:
+        response = http.post("/fn/async-caller", json={})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["direct"].startswith("HostError: host call 'function.invoke' blocks")
+    assert body["threaded"] == "hi, thread"

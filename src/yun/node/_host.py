@@ -13,6 +13,10 @@ from yun.protocol import PREFIX, HostCall, HostReply, decode_header, encode, par
 
 log = logging.getLogger("yun.node")
 
+# Host calls of one instance answered at once; its handlers send one per thread or task, so
+# more means a handler is flooding the agent without reading the answers.
+MAX_HOST_CALLS = 64
+
 
 @dataclass(frozen=True, slots=True)
 class HostRequest:
@@ -57,6 +61,12 @@ async def serve_host(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
             body = await reader.readexactly(body_len) if body_len else b""
             if not isinstance(call, HostCall):
                 return  # not a host call: the instance is misbehaving, stop listening
+            if len(tasks) >= MAX_HOST_CALLS:
+                writer.write(encode(HostReply(
+                    id=call.id, ok=False, error_type="Refused",
+                    message=f"{MAX_HOST_CALLS} host calls of this instance are already in "
+                            "flight; wait for their answers")))
+                continue
             task = asyncio.create_task(answer(call, body))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
@@ -64,6 +74,8 @@ async def serve_host(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
         pass
     finally:
         writer.close()
+        for task in tasks:  # nobody is left to read their answers
+            task.cancel()
 
 
 async def _answer(call: HostCall, body: bytes, tenant: str, function: str, version: int,

@@ -5,6 +5,7 @@ the function's tenant."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import socket
 import threading
@@ -44,6 +45,11 @@ class HostClient:
         self._replies: dict[int, tuple[HostReply, bytes]] = {}
 
     def call(self, request_id: str, op: str, args: Args, body: bytes = b"") -> tuple[Any, bytes]:
+        if _in_event_loop():
+            # Blocking here would stall every invocation on this instance's loop, and a
+            # nested invocation landing on it could never be answered.
+            raise HostError("Blocking", f"host call {op!r} blocks; from an async handler call "
+                            "it through `await asyncio.to_thread(...)`")
         with self._cond:
             call_id = next(self._ids)
             send_frame(self._sock, HostCall(id=call_id, request_id=request_id, op=op, args=args),
@@ -69,6 +75,14 @@ class HostClient:
             cls = NotFound if kind == "NotFound" else HostError
             raise cls(kind, reply.message or f"host call {op!r} failed")
         return reply.value, payload
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 class Buckets:
