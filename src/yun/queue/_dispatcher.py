@@ -227,10 +227,16 @@ class Dispatcher:
         while True:
             await asyncio.sleep(max(0.05, (lease.lease_until - self._now()) / 3))
             try:
-                lease = await self.queue.extend(lease, self.config.lease_seconds)
+                renewed = await self.queue.extend(lease, self.config.lease_seconds)
             except YunError as e:
                 # The run goes on; if the lease does run out the job runs again (counted).
                 log.warning("could not renew the lease of %s: %s", lease.job.id, e)
+                continue
+            if renewed is lease:
+                # Lost (it ran out and another taker has it): renewing cannot bring it back.
+                log.warning("the lease of %s ran out while it ran", lease.job.id)
+                return
+            lease = renewed
 
     async def _dead(self, lease: Lease, version: Version | None, error: dict[str, Any],
                     row: Invocation | None = None) -> None:

@@ -115,8 +115,10 @@ class NatsQueue:
         assert self._sub is not None
         try:
             msgs = await self._sub.fetch(limit, timeout=POLL_SECONDS)
-        except TimeoutError:
+        except TimeoutError:  # nats' own timeout error is one too: nothing due
             return []
+        except nats.errors.Error as e:
+            raise PlatformError(f"queue take from stream {self._stream} failed: {e}") from e
         now = time.time()
         for token in [t for t, (_, end) in self._leased.items() if end < now - self._ack_wait]:
             del self._leased[token]
@@ -137,7 +139,10 @@ class NatsQueue:
         held = self._leased.get(lease.token)
         if held is None:
             return lease
-        await held[0].in_progress()  # restarts the full ack_wait
+        try:
+            await held[0].in_progress()  # restarts the full ack_wait
+        except nats.errors.Error as e:
+            raise PlatformError(f"queue lease renewal of {lease.job.id} failed: {e}") from e
         end = time.time() + self._ack_wait
         self._leased[lease.token] = (held[0], end)
         return Lease(lease.job, lease.attempt, end, lease.token)
@@ -154,8 +159,12 @@ class NatsQueue:
 
     async def retry(self, lease: Lease, delay: float) -> None:
         held = self._leased.pop(lease.token, None)
-        if held is not None:
+        if held is None:
+            return
+        try:
             await held[0].nak(delay=delay)
+        except nats.errors.Error as e:
+            raise PlatformError(f"queue retry of {lease.job.id} failed: {e}") from e
 
     async def depth(self, tenant: str | None = None) -> int:
         if tenant is None:

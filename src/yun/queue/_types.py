@@ -50,7 +50,8 @@ class Queue(Protocol):
 
     async def extend(self, lease: Lease, seconds: float) -> Lease:
         """Keep a lease while its invocation runs: held for at least `seconds` more (a
-        backend with a fixed ack-wait restarts it). A lease already lost stays lost."""
+        backend with a fixed ack-wait restarts it). A lease already lost stays lost: the
+        same `lease` comes back, unchanged."""
         ...
 
     async def retry(self, lease: Lease, delay: float) -> None:
