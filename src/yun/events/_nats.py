@@ -34,6 +34,7 @@ log = logging.getLogger("yun.events")
 Run = Callable[[str, str, bytes], Awaitable[bool]]
 
 FETCH = 10  # JetStream messages pulled at once
+MAX_DELIVER = 5  # JetStream deliveries of one message before it is given up
 RETRY = 2.0  # seconds before reconnecting, re-binding a consumer, or redelivering a failure
 ACK_WAIT = 30.0  # seconds JetStream waits for an ack (or a progress signal) before redelivery
 PROGRESS = 10.0  # seconds between "still working" signals to JetStream
@@ -108,7 +109,7 @@ class NatsSource:
             try:
                 sub = await js.pull_subscribe(trigger.subject, durable=durable,
                                               stream=trigger.stream,
-                                              config=ConsumerConfig(max_deliver=5,
+                                              config=ConsumerConfig(max_deliver=MAX_DELIVER,
                                                                     ack_wait=ACK_WAIT))
                 break
             except nats.errors.Error as exc:
@@ -136,6 +137,12 @@ class NatsSource:
                     ok = False
                 if ok:
                     await msg.ack()
+                elif meta.num_delivered >= MAX_DELIVER:
+                    # JetStream would not deliver it again: say so, and end it explicitly.
+                    log.error("nats %s: %s failed on message %s of stream %s %d times; "
+                              "giving it up", self.url, function, meta.sequence.stream,
+                              meta.stream, meta.num_delivered)
+                    await msg.term()
                 else:
                     await msg.nak(delay=RETRY)
 
