@@ -11,11 +11,20 @@ from __future__ import annotations
 import json
 import os
 
-from yun.core import InvalidRequest, NotFound, YunError, error_body, http_status
+from yun.core import InvalidRequest, NotFound, YunError, error_body
 from yun.core.types import Cors, RouteAuth
 from yun.events import RouteTable, from_http, http_event
 from yun.gateway._auth import KeyCache
-from yun.gateway._invoke import InvokeApp, Receive, Scope, Send, read_body, reply, respond
+from yun.gateway._invoke import (
+    InvokeApp,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    reply,
+    reply_error,
+    respond,
+)
 
 PREFIX = "/r/"
 
@@ -80,7 +89,7 @@ class RouteApp:
             invoked = await self.invoker.invoke(tenant, found.function,
                                                 json.dumps(event).encode(), request_id)
         except YunError as exc:
-            await reply(send, http_status(exc), error_body(exc), allow)
+            await reply_error(send, exc, allow)
             return
         await respond(send, invoked.outcome, request_id, invoked.version, allow)
 

@@ -136,9 +136,7 @@ class InvokeApp:
                 return
             version = await self.resolver.resolve(key.tenant, target)
         except YunError as exc:
-            retry = ([(b"retry-after", str(max(1, math.ceil(exc.retry_after))).encode())]
-                     if isinstance(exc, RateLimited) else None)
-            await reply(send, http_status(exc), error_body(exc), retry)
+            await reply_error(send, exc)
             return
         request_id = os.urandom(16).hex()
         outcome = await self._run(key.tenant, version, body, request_id, depth)
@@ -262,6 +260,14 @@ async def reply(send: Send, status: int, payload: object,
                  extra: list[tuple[bytes, bytes]] | None = None) -> None:
     await _send(send, status, _json.encode(payload),
                 [(b"content-type", b"application/json"), *(extra or [])])
+
+
+async def reply_error(send: Send, exc: YunError,
+                      extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    """The error's status and JSON body; a rate limit also says when to come back."""
+    retry = ([(b"retry-after", str(max(1, math.ceil(exc.retry_after))).encode())]
+             if isinstance(exc, RateLimited) else [])
+    await reply(send, http_status(exc), error_body(exc), [*retry, *(extra or [])])
 
 
 async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

@@ -10,13 +10,13 @@ import base64
 import time
 from collections.abc import Callable
 
-from yun.core import InvalidRequest, NotFound, YunError, error_body, http_status
+from yun.core import InvalidRequest, NotFound, YunError, error_body
 from yun.core.types import WebhookTrigger
 from yun.events import data_of, new_event
 from yun.events._source import source_uri
 from yun.events._webhook import DELIVERY, SIGNATURE, TIMESTAMP, verify
 from yun.gateway._auth import KeyCache
-from yun.gateway._invoke import Receive, Scope, Send, read_body, reply
+from yun.gateway._invoke import Receive, Scope, Send, read_body, reply, reply_error
 from yun.gateway._routes import Resolver
 from yun.queue import Submit
 from yun.store import Store
@@ -64,7 +64,7 @@ class WebhookApp:
             dedupe = f"webhook:{hook}:{delivery}" if delivery else None
             invocation = await self.submit(tenant, function, event.to_json(), "webhook", dedupe)
         except YunError as exc:
-            await reply(send, http_status(exc), error_body(exc))
+            await reply_error(send, exc)
             return
         await reply(send, 202, {"id": invocation})
 
