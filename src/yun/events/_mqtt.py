@@ -3,7 +3,9 @@ subscribed there; each message goes to every function whose topic filter matches
 
 At-least-once for QoS 1: the session is persistent (fixed client id, clean_session off) and a
 message is acknowledged only after `Submit` returned for every function it went to. A crash
-before the ack makes the broker send it again; its dedupe key lets the queue drop the copy.
+before the ack makes the broker send it again, and the function may see it twice. No dedupe
+key: packet ids repeat (they wrap at 65,535 per session), so any key built from them would, in
+the queue's 24-hour dedupe window, sooner or later drop a device's next identical reading.
 """
 
 from __future__ import annotations
@@ -211,11 +213,9 @@ class MqttSource:
             joined = "\n".join(d.key for d in batch).encode()
             event = new_event(source, "yun.mqtt.batch", {"messages": items},
                               subject=trigger.topic, id=hashlib.sha256(joined).hexdigest()[:32])
-        durable = any(d.qos > 0 for d in batch)
-        dedupe = f"mqtt:{function}:{trigger.topic}:{event.id}" if durable else None
         # Until Submit returns nothing is acknowledged: if it raises, the session ends and
         # the broker redelivers.
-        await self.submit(self.tenant, function, event.to_json(), "mqtt", dedupe)
+        await self.submit(self.tenant, function, event.to_json(), "mqtt", None)
         for delivery in batch:
             delivery.done()
 
