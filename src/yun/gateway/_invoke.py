@@ -6,6 +6,7 @@ here is added to every invocation.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import time
@@ -95,6 +96,7 @@ class Invoked:
     request_id: str
     version: Version
     outcome: Outcome
+    recorded: asyncio.Future[bool]  # True once the activation record is durable
 
 
 class InvokeApp:
@@ -164,8 +166,8 @@ class InvokeApp:
         version = await self.resolver.resolve(tenant, target)
         request_id = request_id or os.urandom(16).hex()
         outcome = await self._run(tenant, version, body, request_id, depth)
-        await self._record(outcome, request_id, tenant, version, wall_start)
-        return Invoked(request_id, version, outcome)
+        recorded = await self._record(outcome, request_id, tenant, version, wall_start)
+        return Invoked(request_id, version, outcome, recorded)
 
     async def _run(self, tenant: str, version: Version, body: bytes,
                    request_id: str, depth: int) -> Outcome:
@@ -183,7 +185,7 @@ class InvokeApp:
             max_wait=min(self.max_wait, manifest.timeout + 30))
 
     async def _record(self, outcome: Outcome, request_id: str, tenant: str, version: Version,
-                      wall_start: float) -> None:
+                      wall_start: float) -> asyncio.Future[bool]:
         memory = version.manifest.memory
         billed = billed_ms(outcome.duration_ms) if outcome.status != Status.THROTTLED else 0
         record = ActivationRecord(
@@ -207,7 +209,7 @@ class InvokeApp:
         )
         logs = [LogLine(seq=0, activation_id=request_id, tenant=tenant, function=version.function,
                         stream=r.stream, time=r.time, line=r.line) for r in outcome.logs]
-        await self.recorder.record(record, logs)
+        return await self.recorder.record(record, logs)
 
 
 async def respond(send: Send, outcome: Outcome, request_id: str, version: Version,

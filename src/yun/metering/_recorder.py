@@ -3,6 +3,8 @@
 Group commit: one transaction per batch instead of one fsync per invocation, so the store's
 `synchronous=FULL` costs nothing on the invoke path. A crash can lose the batch in flight
 (at most `flush_seconds` of sync invocations, whose callers saw their connection drop too).
+Callers that must not go on before the record is durable (the async dispatcher, which stores
+an invocation's outcome next) await the future `record` returns.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from yun.store import LogLine, Store
 
 log = logging.getLogger("yun.metering")
 
-_Item = tuple[ActivationRecord, list[LogLine]]
+_Item = tuple[ActivationRecord, list[LogLine], "asyncio.Future[bool]"]
 
 
 class Recorder:
@@ -30,8 +32,12 @@ class Recorder:
         self._stopping = asyncio.Event()
         self.written = 0
 
-    async def record(self, record: ActivationRecord, logs: list[LogLine]) -> None:
-        await self._queue.put((record, logs))
+    async def record(self, record: ActivationRecord, logs: list[LogLine]) -> asyncio.Future[bool]:
+        """Queue the record; the future is True once its batch committed (False if the
+        store refused it on every attempt, which is logged)."""
+        written: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        await self._queue.put((record, logs, written))
+        return written
 
     async def run(self) -> None:
         """Write batches until stopped, then drain what is queued."""
@@ -50,17 +56,22 @@ class Recorder:
         return items
 
     async def _write(self, items: list[_Item]) -> None:
-        records = [r for r, _ in items]
-        lines = [line for _, logs in items for line in logs]
+        records = [r for r, _, _ in items]
+        lines = [line for _, logs, _ in items for line in logs]
+        written = False
         for attempt in range(5):
             try:
                 await self.store.add_activations(records, lines)
                 self.written += len(records)
-                return
+                written = True
+                break
             except Exception:
                 log.exception("writing %d activation records failed (attempt %d)",
                               len(records), attempt + 1)
                 await asyncio.sleep(0.1 * (attempt + 1))
+        for _, _, future in items:
+            if not future.done():
+                future.set_result(written)
 
     def stop(self) -> None:
         self._stopping.set()

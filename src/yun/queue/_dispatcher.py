@@ -44,6 +44,8 @@ class Invoked(Protocol):
     def request_id(self) -> str: ...
     @property
     def outcome(self) -> Outcome: ...
+    @property
+    def recorded(self) -> Awaitable[bool]: ...
 
 
 class Invoker(Protocol):
@@ -164,12 +166,20 @@ class Dispatcher:
             await self.queue.retry(lease, self.config.full_delay)
             return
         self.in_flight[key] += 1
-        try:
-            await self._attempt(lease, version)
-        finally:
-            self.in_flight[key] -= 1
+        released = False
 
-    async def _attempt(self, lease: Lease, version: Version) -> None:
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.in_flight[key] -= 1
+
+        try:
+            await self._attempt(lease, version, release)
+        finally:
+            release()
+
+    async def _attempt(self, lease: Lease, version: Version, release: Callable[[], None]) -> None:
         job = lease.job
         spec = version.manifest.async_
         row = await self.store.begin_attempt(job.id, job.tenant, job.target, job.source)
@@ -195,9 +205,13 @@ class Dispatcher:
             invoked = await self.invoker.invoke(job.tenant, job.target, job.body,
                                                 f"{job.id}-{row.attempts}", depth=job.depth)
         finally:
+            release()  # the function's capacity is free again; what follows is bookkeeping
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
+        # The run's record is durable before its outcome is: a crash after the outcome is
+        # stored must not leave a succeeded invocation without the record of its run.
+        await invoked.recorded
         outcome = invoked.outcome
         if outcome.status == Status.SUCCESS:
             # Stored, then the destination, then the ack: a crash in between delivers the
