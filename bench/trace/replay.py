@@ -45,15 +45,16 @@ def policies(keep_alive: float) -> dict[str, Variant]:
 
 
 def sweep(keep_alive: float) -> dict[str, Variant]:
-    """Fixed keep-alives from 5 to 120 min and the hybrid over histogram ranges of 0.5 to 4 h
-    (the paper's knob), for the memory / cold-start frontier."""
+    """Fixed keep-alives from 5 to 120 min and the hybrid over histogram ranges of 10 min to
+    4 h (the paper's knob), for the memory / cold-start frontier."""
     variants: dict[str, Variant] = {
         f"fixed {m} min": (Policy(max=1000, keep_alive=m * 60.0), None)
         for m in (5, 10, 20, 30, 60, 120)}
-    for hours in (0.5, 1, 2, 4):
-        variants[f"hybrid {hours:g} h"] = (
+    for minutes in (10, 15, 20, 30, 60, 120, 240):
+        label = f"{minutes} min" if minutes < 60 else f"{minutes / 60:g} h"
+        variants[f"hybrid {label}"] = (
             Policy(max=1000, keep_alive=keep_alive, keep_alive_policy="hybrid"),
-            HistogramSettings(range=hours * 3600))
+            HistogramSettings(range=minutes * 60.0))
     return variants
 
 
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--trace", type=Path, help="read this directory instead of generating")
     parser.add_argument("--sweep", action="store_true",
-                        help="fixed 5..120 min against hybrid 0.5..4 h ranges (~4 min)")
+                        help="fixed 5..120 min against hybrid ranges of 10 min..4 h (~2.5 min)")
     args = parser.parse_args(argv)
     every = policies(args.keep_alive)
     chosen = every if args.policy == "both" else {args.policy: every[args.policy]}

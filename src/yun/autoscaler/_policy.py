@@ -37,6 +37,7 @@ class Policy:
     scale_down_delay: float = 0.0  # seconds a higher count is held before scaling down to it
     scale_to_zero_grace: float = 30.0  # seconds at "zero wanted" before the last one goes
     keep_alive_policy: KeepAliveKind = "fixed"
+    histogram_range: float | None = None  # hybrid: idle times beyond are out of bounds; 4 h
 
     def __post_init__(self) -> None:
         # The manifest already checks min/max/target/keep_alive; a Policy built in code gets
@@ -90,6 +91,7 @@ def function_policy(scale: ScaleSpec) -> Policy:
     return Policy(min=scale.min, max=scale.max, target=scale.target, keep_alive=scale.keep_alive,
                   keep_alive_policy=scale.keep_alive_policy, stable_window=window,
                   target_utilization=scale.target_utilization,
+                  histogram_range=scale.histogram_range,
                   panic_window=max(1.0, window / 10), scale_to_zero_grace=0.0)
 
 

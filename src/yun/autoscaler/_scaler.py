@@ -19,6 +19,8 @@ from yun.autoscaler._policy import Policy
 def keep_alive_for(policy: Policy, histogram: HistogramSettings | None = None) -> KeepAlive:
     """The keep-alive policy `policy.keep_alive_policy` names; `keep_alive` is its fallback."""
     if policy.keep_alive_policy == "hybrid":
+        if histogram is None and policy.histogram_range is not None:
+            histogram = HistogramSettings(range=policy.histogram_range)
         return HybridKeepAlive(policy.keep_alive, histogram)
     return FixedKeepAlive(policy.keep_alive)
 

@@ -47,10 +47,11 @@ MAX_ENV_ENTRIES = 1000
 
 # `async` is the field `async_` (a Python keyword otherwise).
 _KEYS = tuple(sorted({f.name for f in fields(Manifest)} - {"async_"} | {"async"}))
-_SCALE_KEYS = ("keep_alive", "keep_alive_policy", "max", "min", "target",
+_SCALE_KEYS = ("histogram_range", "keep_alive", "keep_alive_policy", "max", "min", "target",
                "target_utilization", "window")
 KEEP_ALIVE_POLICIES = ("fixed", "hybrid")
 WINDOW_RANGE = (6.0, 3600.0)  # seconds, Knative's bounds for autoscaling.knative.dev/window
+HISTOGRAM_RANGE = (600.0, 86400.0)  # seconds: at least 10 one-minute bins, at most a day
 _ASYNC_KEYS = ("max_age", "on_failure", "on_success", "retries")
 MAX_RETRIES = 10
 MAX_EVENT_AGE = 6 * 3600.0  # seconds, as Lambda
@@ -197,7 +198,8 @@ def _scale_to_dict(s: ScaleSpec) -> dict[str, object]:
     # The autoscaler's newer keys only when set: versions stored before they existed compare
     # equal to a redeploy of the same manifest (and still store nothing new).
     base = ScaleSpec()
-    extra = {key: getattr(s, key) for key in ("keep_alive_policy", "window", "target_utilization")
+    extra = {key: getattr(s, key)
+             for key in ("keep_alive_policy", "window", "target_utilization", "histogram_range")
              if getattr(s, key) != getattr(base, key)}
     return {"min": s.min, "max": s.max, "target": s.target, "keep_alive": s.keep_alive, **extra}
 
@@ -360,7 +362,23 @@ def _scale(value: object, where: Where, concurrency: int) -> ScaleSpec:
     return ScaleSpec(min=low, max=high, target=float(target), keep_alive=keep_alive,
                      keep_alive_policy="hybrid" if policy == "hybrid" else "fixed",
                      window=_window(value.get("window"), where),
-                     target_utilization=_utilization(value.get("target_utilization"), where))
+                     target_utilization=_utilization(value.get("target_utilization"), where),
+                     histogram_range=_histogram_range(value.get("histogram_range"), policy,
+                                                      where))
+
+
+def _histogram_range(value: object, policy: str, where: Where) -> float | None:
+    if value is None:
+        return None
+    at = where.of("scale", "histogram_range")
+    seconds = seconds_of(value, "scale.histogram_range", at)
+    if policy != "hybrid":
+        raise fail(f"scale.histogram_range applies only with keep_alive_policy: hybrid, was: "
+                   f"{show(value)} with keep_alive_policy: {policy}", at)
+    low, high = HISTOGRAM_RANGE
+    if not low <= seconds <= high:
+        raise fail(f"scale.histogram_range must be 10m..24h, was: {show(value)}", at)
+    return seconds
 
 
 def _utilization(value: object, where: Where) -> float:

@@ -33,6 +33,7 @@ class ScaleSpec:
     keep_alive_policy: Literal["fixed", "hybrid"] = "fixed"  # hybrid: idle-time histogram
     window: float | None = None  # the autoscaler's stable window; None: from keep_alive
     target_utilization: float = 1.0  # aim each instance at this fraction of `target`
+    histogram_range: float | None = None  # hybrid: longest idle time binned; None: 4 h
 
 
 class RouteAuth(StrEnum):

@@ -60,6 +60,26 @@ def test_hybrid_prewarms_a_periodic_function_and_unloads_it_between_calls() -> N
     assert all(d.desired == 1 for d in last[warm[0]:])  # ... and kept until it comes
 
 
+def test_a_short_histogram_range_sends_long_idle_times_out_of_bounds() -> None:
+    # Calls every 30 min: inside a 4 h histogram they are its pattern; beyond a 20 min range
+    # every idle time is out of bounds, so the plan comes from the forecast instead.
+    period = 1800
+
+    def timer(t: float) -> float:
+        return 1.0 if t % period < 1 else 0.0
+
+    plans = {}
+    for name, histogram_range in (("4 h", None), ("20 min", 1200.0)):
+        clock = FakeClock()
+        scaler = Scaler(Policy(keep_alive=600, keep_alive_policy="hybrid",
+                               histogram_range=histogram_range))
+        run(scaler, clock, 12 * period, timer)
+        assert scaler.plan is not None
+        plans[name] = scaler.plan
+    assert plans["4 h"].reason == "histogram: pre-warm"
+    assert plans["20 min"].reason == "forecast: pre-warm"
+
+
 def test_cold_policy_decisions_are_the_autoscalers_when_busy() -> None:
     clock = FakeClock()
     scaler = Scaler(Policy(max=100))

@@ -163,8 +163,8 @@ def test_unknown_key_with_nothing_close_lists_the_known_keys_without_a_guess() -
 def test_unknown_key_inside_scale_names_scale_and_the_line() -> None:
     message = error_of(yaml_with("scale:\n  min: 0\n  mx: 3\n"))
     assert message.startswith("unknown key 'mx' in scale (yun.yaml line 5); did you mean 'max'?")
-    assert ("known keys: keep_alive, keep_alive_policy, max, min, target, target_utilization, "
-            "window") in message
+    assert ("known keys: histogram_range, keep_alive, keep_alive_policy, max, min, target, "
+            "target_utilization, window") in message
 
 
 def test_filename_is_used_in_messages() -> None:
@@ -294,6 +294,15 @@ def test_concurrency_must_be_an_integer_from_one_to_a_thousand(value: str) -> No
         ("{target_utilization: 1.5}",
          "scale.target_utilization must be a number in (0, 1], was: 1.5"),
         ("{window: 2h}", "scale.window must be 6s..1h, was: '2h'"),
+        ("{keep_alive_policy: hybrid, histogram_range: 5m}",
+         "scale.histogram_range must be 10m..24h, was: '5m'"),
+        ("{keep_alive_policy: hybrid, histogram_range: 2d}",
+         "scale.histogram_range must be 10m..24h, was: '2d'"),
+        ("{keep_alive_policy: hybrid, histogram_range: later}",
+         "scale.histogram_range must be a duration like 500ms, 2s, 10m"),
+        ("{histogram_range: 1h}",
+         "scale.histogram_range applies only with keep_alive_policy: hybrid, was: '1h' with "
+         "keep_alive_policy: fixed"),
     ],
 )
 def test_scale_rules(scale: str, expected: str) -> None:
@@ -686,9 +695,9 @@ def test_scale_target_above_concurrency_is_refused_with_the_line() -> None:
 
 def test_scale_settings_beyond_the_defaults_are_stored_and_read_back() -> None:
     m = load_manifest("name: a\nhandler: m:f\nscale: {keep_alive_policy: hybrid, window: 30s, "
-                      "target_utilization: 0.7}\n")
+                      "target_utilization: 0.7, histogram_range: 20m}\n")
     d = manifest_to_dict(m)
     assert d["scale"] == {"min": 0, "max": 10, "target": 1.0, "keep_alive": 600.0,
                           "keep_alive_policy": "hybrid", "window": 30.0,
-                          "target_utilization": 0.7}
+                          "target_utilization": 0.7, "histogram_range": 1200.0}
     assert manifest_from_dict(d) == m
