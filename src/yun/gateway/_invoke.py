@@ -157,13 +157,16 @@ class InvokeApp:
         return await self.submit(tenant, target, body, "api", key, depth)
 
     async def invoke(self, tenant: str, target: str, body: bytes,
-                     request_id: str | None = None, depth: int = 0) -> Invoked:
+                     request_id: str | None = None, depth: int = 0,
+                     version: Version | None = None) -> Invoked:
         """Invoke from inside the platform (flows, event sources): the same quotas, node
         path, hop limit and activation record as an HTTP call. `body` must be JSON (or
-        empty); `depth` is the hops before this call (a function's call: its depth + 1)."""
+        empty); `depth` is the hops before this call (a function's call: its depth + 1).
+        `version`: `target` already resolved by the caller (for `tenant`)."""
         wall_start = time.time()
         check_depth(depth)
-        version = await self.resolver.resolve(tenant, target)
+        if version is None:
+            version = await self.resolver.resolve(tenant, target)
         request_id = request_id or os.urandom(16).hex()
         outcome = await self._run(tenant, version, body, request_id, depth)
         recorded = await self._record(outcome, request_id, tenant, version, wall_start)

@@ -52,7 +52,8 @@ class Invoker(Protocol):
     """`gateway.InvokeApp`: the same quotas, node path and activation record as HTTP."""
 
     async def invoke(self, tenant: str, target: str, body: bytes,
-                     request_id: str | None = None, depth: int = 0) -> Invoked: ...
+                     request_id: str | None = None, depth: int = 0,
+                     version: Version | None = None) -> Invoked: ...
 
 
 Resolve = Callable[[str, str], Awaitable[Version]]
@@ -202,8 +203,11 @@ class Dispatcher:
             return
         keeper = asyncio.create_task(self._keep(lease))
         try:
+            # The version whose async settings apply runs: resolving again could pick
+            # another side of an alias split.
             invoked = await self.invoker.invoke(job.tenant, job.target, job.body,
-                                                f"{job.id}-{row.attempts}", depth=job.depth)
+                                                f"{job.id}-{row.attempts}", depth=job.depth,
+                                                version=version)
         finally:
             release()  # the function's capacity is free again; what follows is bookkeeping
             keeper.cancel()

@@ -8,11 +8,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from yun.core import AsyncSpec, Manifest
+from yun.core import AsyncSpec, Manifest, Status, Version
 from yun.gateway import Resolver
+from yun.node import Outcome
 from yun.queue import Dispatcher, Job, SqlQueue
 from yun.store import Store
 
@@ -122,3 +124,50 @@ async def test_a_disabled_tenants_jobs_wait_without_running_or_dying(
     await runner
     assert await queue.depth() == 1
     assert await queue.take(1, 10) == []  # held back for the disabled delay, not taken
+
+
+async def test_the_version_resolved_for_the_async_settings_is_the_one_that_runs(
+        parts: tuple[Store, SqlQueue]) -> None:
+    # An alias split picks a version per resolve: a second resolve in the invoke path could
+    # run another version than the one whose retries and destinations apply.
+    store, queue = parts
+    resolver = Resolver(store)
+    resolved: list[object] = []
+
+    async def resolve(tenant: str, target: str) -> Version:
+        version = await resolver.resolve(tenant, target)
+        resolved.append(version)
+        return version
+
+    ran: list[object] = []
+
+    class Recording:
+        async def invoke(self, tenant: str, target: str, body: bytes,
+                         request_id: str | None = None, depth: int = 0,
+                         version: Version | None = None) -> object:
+            ran.append(version)
+            done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            done.set_result(True)
+            return SimpleNamespace(request_id=request_id, recorded=done,
+                                   outcome=Outcome(Status.SUCCESS, b'{"ok": 1}'))
+
+    async def deliver(tenant: str, target: str, record: bytes, key: str, depth: int) -> None:
+        pass
+
+    async def active(tenant: str) -> object:
+        return tenant
+
+    job = Job(id="same1", tenant="default", target="fn", body=b"{}", source="api",
+              enqueued_at=time.time())
+    await queue.put(job)
+    await store.invocation_queued(job.id, job.tenant, job.target, job.source)
+    dispatcher = Dispatcher(queue, store, Recording(), resolve, deliver, active)  # type: ignore[arg-type]
+    runner = asyncio.create_task(dispatcher.run())
+    deadline = time.monotonic() + 5
+    while await queue.depth():
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    dispatcher.stop()
+    await runner
+    assert len(resolved) == 1 and ran == resolved
+    assert (await store.get_invocation("default", job.id)).status == "succeeded"
