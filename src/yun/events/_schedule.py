@@ -51,7 +51,14 @@ class Schedule:
         tick = self.next_after(last)
         if tick > now:
             return Due((), tick)
-        latest = tick
-        while (following := self.next_after(latest)) <= now:
-            latest = following
-        return Due((latest,), following)
+        latest = max(tick, self._latest_at_or_before(now))
+        return Due((latest,), self.next_after(latest))
+
+    def _latest_at_or_before(self, t: float) -> float:
+        """The last tick at or before `t`, found directly (a long downtime is many ticks)."""
+        if self._period is not None:
+            return math.floor(t / self._period) * self._period
+        start = datetime.fromtimestamp(t, self._zone)
+        previous = float(croniter(self.trigger.schedule, start).get_prev(float))
+        following = self.next_after(previous)
+        return following if following <= t else previous

@@ -49,3 +49,24 @@ def test_after_downtime_only_the_latest_missed_tick_fires() -> None:
     due = s.due(at("2026-01-01T10:05:00"), at("2026-01-01T13:02:00"))
     assert due.ticks == (at("2026-01-01T13:00:00"),)
     assert due.next == at("2026-01-01T13:05:00")
+
+
+def test_after_years_down_the_latest_tick_is_found_without_walking_the_gap() -> None:
+    # Three years of a per-minute cron are 1.6 M ticks; walking them took a minute of the
+    # event loop at start-up.
+    s = Schedule(CronTrigger("* * * * *"))
+    due = s.due(at("2023-01-01T00:00:00"), at("2026-01-01T10:02:30"))
+    assert due.ticks == (at("2026-01-01T10:02:00"),)
+    assert due.next == at("2026-01-01T10:03:00")
+    exact = s.due(at("2023-01-01T00:00:00"), at("2026-01-01T10:02:00"))
+    assert exact.ticks == (at("2026-01-01T10:02:00"),)
+    rate = Schedule(CronTrigger("rate(1 minute)")).due(at("2023-01-01T00:00:00"),
+                                                        at("2026-01-01T10:02:30"))
+    assert rate.ticks == (at("2026-01-01T10:02:00"),)
+
+
+def test_the_latest_missed_tick_respects_the_time_zone_across_a_dst_change() -> None:
+    s = Schedule(CronTrigger("30 2 * * *", "Europe/Paris"))  # 02:30 does not exist on Mar 29
+    due = s.due(at("2026-03-01T01:30:00"), at("2026-03-30T12:00:00"))
+    assert due.ticks == (at("2026-03-30T00:30:00"),)  # 02:30 CEST
+    assert due.next == at("2026-03-31T00:30:00")
