@@ -32,13 +32,17 @@ from yun.protocol._frames import (
     SpawnTemplate,
     Specialise,
 )
+from yun.protocol._stream import Frame, FrameReader, FrameSplitter
 
 __all__ = [
     "PREFIX",
     "Exited",
     "Fork",
     "Forked",
+    "Frame",
     "FrameError",
+    "FrameReader",
+    "FrameSplitter",
     "HostCall",
     "HostReply",
     "InitFailed",
