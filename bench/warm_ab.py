@@ -69,6 +69,16 @@ def run(before: Path, rounds: int, seconds: float) -> None:
     print(h.table(f"Before vs after ({rounds} interleaved rounds of wrk -d{seconds:g}s; medians)",
                   ["tree", "connections", "req/s", "p50 ms", "p99 ms", "CPU µs/req",
                    "gateway µs/req", "below µs/req", "req/s per round", "errors"], rows))
+    ratios = []
+    for connections in (64, 1):
+        pairs = list(zip(runs[("before", connections)], runs[("after", connections)],
+                         strict=True))
+        for key in ("rps", "cpu_us", "gateway_us", "below_us"):
+            per_round = [a[key] / b[key] for b, a in pairs if b[key] > 0]
+            ratios.append([connections, key, h.median(per_round),
+                           " / ".join(f"{r:.2f}" for r in per_round)])
+    print(h.table("After ÷ before, per round (same round, so the machine's load is shared)",
+                  ["connections", "figure", "median ratio", "per round"], ratios))
     print(f"(load average at the end: {h.load()})")
 
 
