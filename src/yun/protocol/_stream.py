@@ -66,15 +66,18 @@ class FrameReader:
 
     def __init__(self, sock: socket.socket, chunk: int = 256 << 10) -> None:
         self._sock = sock
-        self._chunk = chunk
+        # One buffer for every read: `recv(chunk)` would allocate `chunk` bytes per call,
+        # which above malloc's mmap threshold is an mmap, page faults and an munmap each time.
+        self._buffer = bytearray(chunk)
+        self._view = memoryview(self._buffer)
         self._splitter = FrameSplitter()
         self._ready: deque[Frame] = deque()
 
     def read(self) -> Frame:
         """The next frame; EOFError when the peer closed the connection."""
         while not self._ready:
-            data = self._sock.recv(self._chunk)
-            if not data:
+            size = self._sock.recv_into(self._buffer)
+            if not size:
                 raise EOFError("peer closed the connection")
-            self._ready.extend(self._splitter.feed(data))
+            self._ready.extend(self._splitter.feed(bytes(self._view[:size])))
         return self._ready.popleft()
