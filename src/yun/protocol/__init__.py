@@ -32,7 +32,7 @@ from yun.protocol._frames import (
     SpawnTemplate,
     Specialise,
 )
-from yun.protocol._stream import Frame, FrameReader, FrameSplitter
+from yun.protocol._stream import Frame, FrameReader, FrameSplitter, FrameWriter
 
 __all__ = [
     "PREFIX",
@@ -43,6 +43,7 @@ __all__ = [
     "FrameError",
     "FrameReader",
     "FrameSplitter",
+    "FrameWriter",
     "HostCall",
     "HostReply",
     "InitFailed",

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 
-from yun.protocol import FrameReader, FrameSplitter, Invoke, Result, encode
+from yun.protocol import FrameReader, FrameSplitter, FrameWriter, Invoke, Result, encode
 from yun.runtime._context import (
     Context,
     LogRouter,
@@ -48,18 +48,17 @@ def serve(sock: socket.socket, handler: Callable[..., object], concurrency: int,
     if inspect.iscoroutinefunction(handler):
         asyncio.run(_serve_async(sock, handler, concurrency))
     elif concurrency == 1:
-        _serve_blocking(sock, FrameReader(sock), handler)
+        _serve_blocking(FrameReader(sock), FrameWriter(sock), handler)
     else:
         _serve_threads(sock, handler, concurrency)
 
 
-def _serve_blocking(sock: socket.socket, frames: FrameReader, handler: Callable[..., object],
-                    reading: threading.Lock | None = None,
-                    writing: threading.Lock | None = None) -> None:
-    """Read a frame, run the handler, answer; with locks, several threads share the socket.
+def _serve_blocking(frames: FrameReader, out: FrameWriter, handler: Callable[..., object],
+                    reading: threading.Lock | None = None) -> None:
+    """Read a frame, run the handler, answer; with a lock, several threads share the socket.
 
     The reader keeps every frame one `recv` brought: the next thread to read takes it
-    without a system call."""
+    without a system call. The writer sends replies that finish together in one."""
     while True:
         try:
             if reading is None:
@@ -79,22 +78,16 @@ def _serve_blocking(sock: socket.socket, frames: FrameReader, handler: Callable[
         finally:
             deactivate(token)
         header, payload = _finish(context, result, started)
-        frame = encode(header, payload)
-        if writing is None:
-            sock.sendall(frame)
-        else:
-            with writing:
-                sock.sendall(frame)
+        out.send(encode(header, payload))
 
 
 def _serve_threads(sock: socket.socket, handler: Callable[..., object],
                    concurrency: int) -> None:
     """Sync handlers with concurrency > 1: `concurrency` threads take turns reading the socket
     (leader/follower), so no request is handed from thread to thread on its way through."""
-    reading, writing = threading.Lock(), threading.Lock()
-    frames = FrameReader(sock)
-    workers = [threading.Thread(target=_serve_blocking,
-                                args=(sock, frames, handler, reading, writing),
+    reading = threading.Lock()
+    frames, out = FrameReader(sock), FrameWriter(sock)
+    workers = [threading.Thread(target=_serve_blocking, args=(frames, out, handler, reading),
                                 daemon=True, name=f"yun-worker-{i}")
                for i in range(concurrency)]
     for worker in workers:
