@@ -248,11 +248,16 @@ async def read_body(receive: Receive, headers: dict[bytes, bytes]) -> bytes:
     declared = headers.get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
         raise PayloadTooLarge(f"request body of {int(declared)} bytes exceeds the 6 MiB limit")
-    chunks = []
+    message = await receive()
+    chunk: bytes = message.get("body", b"")
+    if not message.get("more_body") and len(chunk) <= MAX_BODY:
+        return chunk  # the usual case: the whole body in one message
+    chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
-        chunk = message.get("body", b"")
+        if chunks:
+            message = await receive()
+            chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:
             raise PayloadTooLarge(f"request body exceeds the 6 MiB limit ({size}+ bytes)")

@@ -145,24 +145,25 @@ class NodeAgent:
             raise Overloaded(
                 f"function {pool.key} has {len(pool.waiters)} requests waiting for an instance "
                 f"(the limit is {self.queue_depth})", retry_after=1.0)
-        waiter = Waiter(asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        waiter = Waiter(loop.create_future())
         pool.waiters.append(waiter)
         pool.sample(waiter.since)
         self._scale_up(pool)
+        # The deadline is a timer that fails the future, not `asyncio.timeout()`: that costs a
+        # Timeout object and a cancel/uncancel of the task per waiting request, and at 64
+        # connections half the requests wait. A slot assigned first wins: the timer then
+        # finds the future done and does nothing.
+        timer = loop.call_later(max_wait, _expire, waiter.future, pool.key, max_wait)
         try:
-            async with asyncio.timeout(max_wait):
-                return await waiter.future
-        except TimeoutError:
-            if _assigned(waiter):  # the slot arrived as the deadline fired: use it
-                return waiter.future.result()
-            raise Overloaded(f"no instance of {pool.key} became free within {max_wait:g} s",
-                             retry_after=1.0) from None
+            return await waiter.future
         except asyncio.CancelledError:
             if _assigned(waiter):  # give back a slot nobody will use
                 pool.release(waiter.future.result()[0])
                 pool.dispatch()
             raise
         finally:
+            timer.cancel()
             # A timeout or cancellation leaves the future done but unserved: it must leave the
             # buffer too, or it would count as demand (and against queue_depth) until the next
             # dispatch. dispatch() already popped the ones it served.
@@ -316,6 +317,12 @@ class NodeAgent:
         prefix = f"{tenant}/"
         return [status(pool) for key, pool in sorted(self.pools.items())
                 if key.startswith(prefix)]
+
+
+def _expire(future: asyncio.Future[tuple[Instance, float]], key: str, max_wait: float) -> None:
+    if not future.done():
+        future.set_exception(Overloaded(f"no instance of {key} became free within "
+                                        f"{max_wait:g} s", retry_after=1.0))
 
 
 def _assigned(waiter: Waiter) -> bool:

@@ -7,11 +7,10 @@ import time
 from collections.abc import Callable
 
 from yun.core import Status
+from yun.node._connection import InstanceConnection
 from yun.node._host import HostHandler, serve_host
-from yun.protocol import PREFIX, Invoke, Result, decode_header, encode, parse_prefix
+from yun.protocol import Invoke, Message, Result, encode
 from yun.sandbox import SandboxInstance
-
-_HIGH_WATER = 256 << 10  # beyond this much unsent data, wait for the instance to read
 
 
 class InstanceGone(Exception):
@@ -45,12 +44,13 @@ class Instance:
         self.depths: dict[str, int] = {}
         self._timed_out: set[str] = set()
         self._on_gone = on_gone
-        self._writer: asyncio.StreamWriter | None = None
-        self._reader: asyncio.StreamReader | None = None
+        self._conn: InstanceConnection | None = None
         self._host: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def connect(self) -> None:
-        self._reader, self._writer = await asyncio.open_unix_connection(sock=self._sock)
+        loop = asyncio.get_running_loop()
+        _, self._conn = await loop.create_unix_connection(
+            lambda: InstanceConnection(self._on_frame), sock=self._sock)
         self._host = await asyncio.open_unix_connection(sock=self._host_sock)
 
     async def serve_host(self, owner: str, handler: HostHandler) -> None:
@@ -60,26 +60,24 @@ class Instance:
 
     async def serve(self) -> None:
         """Read replies until the instance goes away; owned by the node agent's task group."""
-        reader = self._reader
-        assert reader is not None, "connect() first"
+        conn = self._conn
+        assert conn is not None, "connect() first"
         try:
-            while True:
-                head_len, body_len = parse_prefix(await reader.readexactly(PREFIX.size))
-                message = decode_header(await reader.readexactly(head_len))
-                body = await reader.readexactly(body_len) if body_len else b""
-                if isinstance(message, Result):
-                    future = self._pending.pop(message.id, None)
-                    if future is not None and not future.done():
-                        future.set_result((message, body))
-        except (asyncio.IncompleteReadError, ConnectionError, Exception):
-            pass  # any read failure means the instance is unusable; why is decided below
+            # EOF, a reset or a corrupt stream: the instance is unusable; why is decided below.
+            await conn.closed
         finally:
             self._gone()
 
+    def _on_frame(self, message: Message, body: bytes) -> None:
+        if isinstance(message, Result):
+            future = self._pending.pop(message.id, None)
+            if future is not None and not future.done():
+                future.set_result((message, body))
+
     def _gone(self) -> None:
         self.alive = False
-        if self._writer is not None:
-            self._writer.close()
+        if self._conn is not None:
+            self._conn.close()
         if self._host is not None:
             self._host[1].close()
         if self._pending:
@@ -103,7 +101,7 @@ class Instance:
 
     async def call(self, invoke: Invoke, body: bytes, timeout: float) -> tuple[Result, bytes]:
         """Send one invocation; InstanceGone on death, timeout kills the instance."""
-        if not self.alive or self._writer is None:
+        if not self.alive or self._conn is None:
             raise InstanceGone(Status.CRASHED, "the instance is gone")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[Result, bytes]] = loop.create_future()
@@ -113,9 +111,9 @@ class Instance:
         # call_later rather than wait_for: no extra task per call on the hot path.
         timer = loop.call_later(timeout, self._expire, invoke.id, timeout)
         try:
-            self._writer.write(encode(invoke, body))
-            if self._writer.transport.get_write_buffer_size() > _HIGH_WATER:
-                await self._writer.drain()
+            self._conn.send(encode(invoke, body))
+            if self._conn.paused:
+                await self._conn.drain()
             return await future
         finally:
             timer.cancel()
@@ -143,5 +141,5 @@ class Instance:
         """Stop an idle instance (scale-down)."""
         self._reaped = True
         self.kill()
-        if self._writer is not None:
-            self._writer.close()
+        if self._conn is not None:
+            self._conn.close()

@@ -32,13 +32,18 @@ from yun.protocol._frames import (
     SpawnTemplate,
     Specialise,
 )
+from yun.protocol._stream import Frame, FrameReader, FrameSplitter, FrameWriter
 
 __all__ = [
     "PREFIX",
     "Exited",
     "Fork",
     "Forked",
+    "Frame",
     "FrameError",
+    "FrameReader",
+    "FrameSplitter",
+    "FrameWriter",
     "HostCall",
     "HostReply",
     "InitFailed",

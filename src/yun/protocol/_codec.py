@@ -38,7 +38,7 @@ def decode(frame: bytes) -> tuple[Message, bytes]:
     if len(frame) < PREFIX.size:
         raise FrameError(f"frame shorter than its prefix: {len(frame)} bytes")
     head_len, body_len = PREFIX.unpack_from(frame)
-    _check_lengths(head_len, body_len)
+    check_lengths(head_len, body_len)
     if len(frame) != PREFIX.size + head_len + body_len:
         raise FrameError(
             f"frame length {len(frame)} does not match its prefix "
@@ -55,7 +55,7 @@ def decode_header(head: bytes) -> Message:
         raise FrameError(f"undecodable frame header: {exc}") from exc
 
 
-def _check_lengths(head_len: int, body_len: int) -> None:
+def check_lengths(head_len: int, body_len: int) -> None:
     if head_len > MAX_HEADER:
         raise FrameError(f"frame header of {head_len} bytes exceeds {MAX_HEADER}")
     if body_len > MAX_BODY:
@@ -64,7 +64,7 @@ def _check_lengths(head_len: int, body_len: int) -> None:
 
 def parse_prefix(prefix: bytes) -> tuple[int, int]:
     head_len, body_len = PREFIX.unpack(prefix)
-    _check_lengths(head_len, body_len)
+    check_lengths(head_len, body_len)
     return head_len, body_len
 
 

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 
-from yun.protocol import PREFIX, Invoke, Result, decode_header, encode, parse_prefix, read_frame
+from yun.protocol import FrameReader, FrameSplitter, FrameWriter, Invoke, Result, encode
 from yun.runtime._context import (
     Context,
     LogRouter,
@@ -48,22 +48,24 @@ def serve(sock: socket.socket, handler: Callable[..., object], concurrency: int,
     if inspect.iscoroutinefunction(handler):
         asyncio.run(_serve_async(sock, handler, concurrency))
     elif concurrency == 1:
-        _serve_blocking(sock, handler)
+        _serve_blocking(FrameReader(sock), FrameWriter(sock), handler)
     else:
         _serve_threads(sock, handler, concurrency)
 
 
-def _serve_blocking(sock: socket.socket, handler: Callable[..., object],
-                    reading: threading.Lock | None = None,
-                    writing: threading.Lock | None = None) -> None:
-    """Read a frame, run the handler, answer; with locks, several threads share the socket."""
+def _serve_blocking(frames: FrameReader, out: FrameWriter, handler: Callable[..., object],
+                    reading: threading.Lock | None = None) -> None:
+    """Read a frame, run the handler, answer; with a lock, several threads share the socket.
+
+    The reader keeps every frame one `recv` brought: the next thread to read takes it
+    without a system call. The writer sends replies that finish together in one."""
     while True:
         try:
             if reading is None:
-                message, body = read_frame(sock)
+                message, body = frames.read()
             else:
                 with reading:
-                    message, body = read_frame(sock)
+                    message, body = frames.read()
         except EOFError:
             return
         if not isinstance(message, Invoke):
@@ -76,20 +78,16 @@ def _serve_blocking(sock: socket.socket, handler: Callable[..., object],
         finally:
             deactivate(token)
         header, payload = _finish(context, result, started)
-        frame = encode(header, payload)
-        if writing is None:
-            sock.sendall(frame)
-        else:
-            with writing:
-                sock.sendall(frame)
+        out.send(encode(header, payload))
 
 
 def _serve_threads(sock: socket.socket, handler: Callable[..., object],
                    concurrency: int) -> None:
     """Sync handlers with concurrency > 1: `concurrency` threads take turns reading the socket
     (leader/follower), so no request is handed from thread to thread on its way through."""
-    reading, writing = threading.Lock(), threading.Lock()
-    workers = [threading.Thread(target=_serve_blocking, args=(sock, handler, reading, writing),
+    reading = threading.Lock()
+    frames, out = FrameReader(sock), FrameWriter(sock)
+    workers = [threading.Thread(target=_serve_blocking, args=(frames, out, handler, reading),
                                 daemon=True, name=f"yun-worker-{i}")
                for i in range(concurrency)]
     for worker in workers:
@@ -120,17 +118,17 @@ async def _serve_async(sock: socket.socket, handler: Callable[..., object],
         header, payload = _finish(context, result, started)
         writer.write(encode(header, payload))
 
+    splitter = FrameSplitter()
     while True:
-        try:
-            head_len, body_len = parse_prefix(await reader.readexactly(PREFIX.size))
-            message = decode_header(await reader.readexactly(head_len))
-            body = await reader.readexactly(body_len) if body_len else b""
-        except asyncio.IncompleteReadError:
+        data = await reader.read(256 << 10)
+        if not data:
             return
-        if isinstance(message, Invoke):
-            task = asyncio.create_task(run(message, body))  # owned by `tasks`, ends with the loop
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+        for message, body in splitter.feed(data):
+            if isinstance(message, Invoke):
+                # owned by `tasks`, ends with the loop
+                task = asyncio.create_task(run(message, body))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
 
 
 _Outcome = tuple[bool, object]

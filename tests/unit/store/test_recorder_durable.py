@@ -31,3 +31,29 @@ async def test_records_queued_at_stop_are_written_and_resolved(store: Store) -> 
     recorder.stop()
     await writer
     assert [f.result() for f in futures] == [True, True, True]
+
+
+async def test_records_arriving_back_to_back_share_a_few_commits(store: Store) -> None:
+    batches: list[int] = []
+    add = store.add_activations
+
+    async def counted(records, lines):  # type: ignore[no-untyped-def]
+        batches.append(len(records))
+        await add(records, lines)
+
+    store.add_activations = counted  # type: ignore[method-assign]
+    recorder = Recorder(store, flush_seconds=0.05, pace=0.05)
+    writer = asyncio.create_task(recorder.run())
+    try:
+        first = await recorder.record(record("first"), [])
+        assert await asyncio.wait_for(first, 5) is True  # an idle recorder writes at once
+        futures = []
+        for i in range(20):  # ≈ 20 ms of arrivals: within one or two paced batches
+            futures.append(await recorder.record(record(f"r{i}"), []))
+            await asyncio.sleep(0.001)
+        assert all(await asyncio.wait_for(asyncio.gather(*futures), 5))
+    finally:
+        recorder.stop()
+        await writer
+    assert batches[0] == 1 and sum(batches) == 21
+    assert len(batches) <= 4
