@@ -17,10 +17,26 @@ import argparse
 import concurrent.futures
 import json
 import os
+import shutil
+import subprocess
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from pathlib import Path
 
-from _harness import FUNCTIONS, Yun, load, median, pct, request, table, timed_post, tree_cpu
+import yaml
+from _harness import (
+    FUNCTIONS,
+    VENV,
+    Yun,
+    load,
+    median,
+    pct,
+    request,
+    table,
+    timed_post,
+    tree_cpu,
+)
 
 
 def _cold_starts(yun: Yun) -> int:
@@ -50,6 +66,65 @@ def _at_zero(yun: Yun, prefix: str) -> bool:
     return owner is None or not any(p.name.startswith(prefix) for p in owner.iterdir())
 
 
+def _deploy_many(yun: Yun, size: int) -> list[str]:
+    """`size` copies of hello (keep_alive 1 s, so a round ends at zero), deployed 8 at a time."""
+    folders = []
+    for i in range(size):
+        folder = yun.dir / f"burst-src-{i}"
+        shutil.copytree(FUNCTIONS / "hello", folder)
+        manifest = yaml.safe_load((folder / "yun.yaml").read_text())
+        manifest.update(name=f"burst-{i}", scale={"min": 0, "max": 1, "keep_alive": "1s"})
+        (folder / "yun.yaml").write_text(yaml.safe_dump(manifest))
+        folders.append(folder)
+    env = {**os.environ, "YUN_URL": yun.url, "YUN_DATA_DIR": str(yun.data)}
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda f: subprocess.run([str(VENV / "yun"), "deploy", str(f)], env=env,
+                                               check=True, timeout=300, capture_output=True),
+                      folders))
+    return [f"burst-{i}" for i in range(size)]
+
+
+class CpuAccount:
+    """CPU of a process tree, exited processes included: a cgroup v1 `cpuacct` group that the
+    tree is started in (Yun never moves its processes in that hierarchy). Without cpuacct,
+    the living descendants' CPU (misses processes that exited, e.g. each template's first)."""
+
+    ROOT = Path("/sys/fs/cgroup/cpuacct")
+
+    def __init__(self, label: str) -> None:
+        self.dir = self.ROOT / f"yun-burst-{os.getpid()}-{label}"
+        self.available = self.ROOT.is_dir()
+        if self.available:
+            self.dir.mkdir(exist_ok=True)
+
+    @contextmanager
+    def inherited(self) -> Iterator[None]:
+        """Processes started inside this block are counted (this one is moved in and out)."""
+        if self.available:
+            (self.dir / "cgroup.procs").write_text(str(os.getpid()))
+        try:
+            yield
+        finally:
+            if self.available:
+                (self.ROOT / "cgroup.procs").write_text(str(os.getpid()))
+
+    def seconds(self, root_pid: int) -> float:
+        if self.available:
+            return int((self.dir / "cpuacct.usage").read_text()) / 1e9
+        return tree_cpu(root_pid)
+
+    def remove(self) -> None:
+        with suppress(OSError):
+            self.dir.rmdir()
+
+
+def _own_cpu(pid: int) -> float:
+    """CPU seconds of one process (all its threads): `yun up` itself, gateway and agent."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _distinct_ab(size: int, rounds: int, variants: list[tuple[str, dict[str, str]]]) -> None:
     """Interleaved rounds of the distinct-function burst, one `yun up` per variant."""
     results: dict[str, list[tuple[list[float], int, float, float, float]]] = {
@@ -57,29 +132,32 @@ def _distinct_ab(size: int, rounds: int, variants: list[tuple[str, dict[str, str
     with ExitStack() as stack:
         servers = []
         for label, env in variants:
-            yun = stack.enter_context(Yun(cpu=None, env=env))
-            with concurrent.futures.ThreadPoolExecutor(8) as pool:
-                names = list(pool.map(
-                    lambda i, y=yun: y.deploy(FUNCTIONS / "hello", name=f"burst-{i}",
-                                              scale={"min": 0, "max": 1, "keep_alive": "1s"}),
-                    range(size)))
-            servers.append((label, yun, names))
+            account = CpuAccount(label)
+            stack.callback(account.remove)
+            with account.inherited():
+                yun = stack.enter_context(Yun(cpu=None, env=env))
+            names = _deploy_many(yun, size)
+            servers.append((label, yun, names, account))
         for _ in range(rounds):
-            for label, yun, names in servers:
+            for label, yun, names, account in servers:
                 yun.wait_until(lambda y=yun: _at_zero(y, "default.burst-"), 60, "scale to zero")
                 time.sleep(1.0)  # blanks refilled, machine settled
-                before, cpu_before = _cold_starts(yun), tree_cpu(yun.proc.pid)
+                before, cpu_before = _cold_starts(yun), account.seconds(yun.proc.pid)
+                own_before = _own_cpu(yun.proc.pid)
                 client_before = sum(os.times()[:2])
                 latencies, failures, elapsed = _burst(yun, [f"/fn/{n}" for n in names])
-                cpu = tree_cpu(yun.proc.pid) - cpu_before
+                cpu = account.seconds(yun.proc.pid) - cpu_before
+                own = _own_cpu(yun.proc.pid) - own_before
                 client = sum(os.times()[:2]) - client_before
                 created = _cold_starts(yun) - before
+                n = max(created, 1)
                 results[label].append((latencies, failures, created / elapsed,
-                                       cpu * 1000 / max(created, 1),
-                                       client * 1000 / len(names)))
+                                       cpu * 1000 / n, client * 1000 / len(names),
+                                       own * 1000 / n))
                 print(f"{label}: p50 {median(latencies):.0f} p99 {pct(latencies, 99):.0f} ms, "
-                      f"{created / elapsed:.0f}/s, yun CPU {cpu * 1000 / max(created, 1):.1f} "
-                      f"ms per cold start, load {load()}", flush=True)
+                      f"{created / elapsed:.0f}/s, CPU per cold start: yun {cpu * 1000 / n:.1f} "
+                      f"ms (yun up itself {own * 1000 / n:.1f}), client "
+                      f"{client * 1000 / len(names):.1f}; load {load()}", flush=True)
     rows = []
     for label, env in variants:
         runs = results[label]
@@ -88,11 +166,13 @@ def _distinct_ab(size: int, rounds: int, variants: list[tuple[str, dict[str, str
                      median([pct(r[0], 99) for r in runs]),
                      " / ".join(f"{pct(r[0], 99):.0f}" for r in runs),
                      median([r[2] for r in runs]), median([r[3] for r in runs]),
-                     median([r[4] for r in runs]), sum(r[1] for r in runs)])
+                     median([r[5] for r in runs]), median([r[4] for r in runs]),
+                     sum(r[1] for r in runs)])
     print(table(f"1 request → each of {size} functions at zero, interleaved (medians of rounds; "
                 f"load {load()} at the end)",
                 ["variant", "env", "rounds", "p50 ms", "p99 ms", "p99 per round", "instances/s",
-                 "yun CPU ms per cold start", "client CPU ms per request", "failures"], rows))
+                 "CPU ms per cold start (yun, all)", "of it yun up itself",
+                 "client CPU ms per request", "failures"], rows))
 
 
 def main() -> None:
