@@ -118,6 +118,21 @@ class CpuAccount:
             self.dir.rmdir()
 
 
+def _settle_blanks(yun: Yun) -> int:
+    """Wait until the node's pool of blank sandboxes stopped changing (refilled after the last
+    burst), then 1 s more for them to finish preparing; their count."""
+    owner = next(iter(yun._owner_dirs()))
+    counts: list[int] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        counts.append(sum(1 for p in owner.iterdir() if p.name.startswith("blank.")))
+        if len(counts) >= 5 and len(set(counts[-5:])) == 1:
+            break
+        time.sleep(0.1)
+    time.sleep(1.0)
+    return counts[-1]
+
+
 def _own_cpu(pid: int) -> float:
     """CPU seconds of one process (all its threads): `yun up` itself, gateway and agent."""
     stat = Path(f"/proc/{pid}/stat").read_text()
@@ -125,7 +140,8 @@ def _own_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _distinct_ab(size: int, rounds: int, variants: list[tuple[str, dict[str, str]]]) -> None:
+def _distinct_ab(size: int, rounds: int, variants: list[tuple[str, dict[str, str]]],
+                 warmup: int) -> None:
     """Interleaved rounds of the distinct-function burst, one `yun up` per variant."""
     results: dict[str, list[tuple[list[float], int, float, float, float]]] = {
         label: [] for label, _ in variants}
@@ -138,10 +154,10 @@ def _distinct_ab(size: int, rounds: int, variants: list[tuple[str, dict[str, str
                 yun = stack.enter_context(Yun(cpu=None, env=env))
             names = _deploy_many(yun, size)
             servers.append((label, yun, names, account))
-        for _ in range(rounds):
+        for round_ in range(warmup + rounds):
             for label, yun, names, account in servers:
                 yun.wait_until(lambda y=yun: _at_zero(y, "default.burst-"), 60, "scale to zero")
-                time.sleep(1.0)  # blanks refilled, machine settled
+                blanks = _settle_blanks(yun)
                 before, cpu_before = _cold_starts(yun), account.seconds(yun.proc.pid)
                 own_before = _own_cpu(yun.proc.pid)
                 client_before = sum(os.times()[:2])
@@ -151,10 +167,12 @@ def _distinct_ab(size: int, rounds: int, variants: list[tuple[str, dict[str, str
                 client = sum(os.times()[:2]) - client_before
                 created = _cold_starts(yun) - before
                 n = max(created, 1)
-                results[label].append((latencies, failures, created / elapsed,
-                                       cpu * 1000 / n, client * 1000 / len(names),
-                                       own * 1000 / n))
-                print(f"{label}: p50 {median(latencies):.0f} p99 {pct(latencies, 99):.0f} ms, "
+                if round_ >= warmup:
+                    results[label].append((latencies, failures, created / elapsed,
+                                           cpu * 1000 / n, client * 1000 / len(names),
+                                           own * 1000 / n))
+                tag = f"{'warm-up ' if round_ < warmup else ''}{blanks} blanks, "
+                print(f"{tag}{label}: p50 {median(latencies):.0f} p99 {pct(latencies, 99):.0f} ms, "
                       f"{created / elapsed:.0f}/s, CPU per cold start: yun {cpu * 1000 / n:.1f} "
                       f"ms (yun up itself {own * 1000 / n:.1f}), client "
                       f"{client * 1000 / len(names):.1f}; load {load()}", flush=True)
@@ -181,12 +199,14 @@ def main() -> None:
     parser.add_argument("--distinct", action="store_true",
                         help="only the distinct-function burst, interleaved over --variant")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=0,
+                        help="bursts per variant before the counted rounds (printed apart)")
     parser.add_argument("--variant", action="append", default=[],
                         help="LABEL:K=V,K=V (environment of that variant's yun up)")
     args = parser.parse_args()
     if args.distinct:
         _distinct_ab(args.size, args.rounds,
-                     [_variant(v) for v in args.variant] or [("default", {})])
+                     [_variant(v) for v in args.variant] or [("default", {})], args.warmup)
         return
     rows = []
     # The target is stated for the whole machine ("on 2 cores"): nothing is pinned here.
