@@ -19,7 +19,7 @@ MAX_BLANKS = 256
 WINDOW_SECONDS = 600.0  # a burst is remembered this long
 BURST_GAP_SECONDS = 1.0  # starts closer together than this are one burst
 HEADROOM = 1.25  # keep a quarter more than the largest recent burst
-QUIET_SECONDS = 0.1  # refill only after this long without a template start
+QUIET_SECONDS = 0.5  # refill only this long after the last template start (its fork, first call)
 
 
 def memory_ceiling(total_mb: int, floor: int) -> int:
