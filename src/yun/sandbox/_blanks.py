@@ -46,6 +46,7 @@ class BlankDemand:
         self.quiet_seconds = quiet
         self._bursts: deque[tuple[float, int]] = deque()  # (last start, size), oldest first
         self._last: float | None = None
+        self._busy: float | None = None
 
     def started(self, now: float) -> None:
         """A template is being started (from a blank or not)."""
@@ -62,5 +63,12 @@ class BlankDemand:
         peak = max((size for _, size in self._bursts), default=0)
         return max(self.floor, min(self.ceiling, math.ceil(peak * HEADROOM)))
 
+    def busy(self, now: float) -> None:
+        """The node finished a step of a cold start (a template ready, an instance forked):
+        a burst is not over while its instances still start."""
+        self._busy = now
+
     def quiet(self, now: float) -> bool:
-        return self._last is None or now - self._last >= self.quiet_seconds
+        """Whether a refill may run: nothing started or finished a step lately."""
+        marks = [t for t in (self._last, self._busy) if t is not None]
+        return not marks or now - max(marks) >= self.quiet_seconds

@@ -61,7 +61,7 @@ class ProcessSandbox:
         self.demand = BlankDemand(floor=blanks, ceiling=memory_ceiling(_total_mb(), blanks))
         self._blanks: deque[tuple[ControlChannel, Cgroup]] = deque()
         self._refill = asyncio.Event()
-        self._starting = 0  # template starts in progress: no refill while any runs
+        self._starting = 0  # template starts and forks in progress: no refill while any runs
         self.cgroups = CgroupTree()
         self.network = EgressNetwork()
         self._zygote: subprocess.Popen[bytes] | None = None
@@ -110,6 +110,7 @@ class ProcessSandbox:
             return await self._start_template(spec, on_exit, started)
         finally:
             self._starting -= 1
+            self.demand.busy(time.monotonic())
             self._refill.set()
 
     async def _start_template(self, spec: TemplateSpec, on_exit: Callable[[int, int], None],
@@ -339,6 +340,7 @@ class Template:
         fds = [theirs.fileno(), host_theirs.fileno(), *group.procs_fds()]
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._forks[instance_id] = future
+        self.sandbox._starting += 1  # a burst's forks hold off the blank refill as well
         try:
             await self.channel.send(Fork(instance=instance_id), fds)
             pid = await future
@@ -348,6 +350,8 @@ class Template:
             discard_cgroup(group)
             raise
         finally:
+            self.sandbox._starting -= 1
+            self.sandbox.demand.busy(time.monotonic())
             theirs.close()
             host_theirs.close()
             for fd in fds[2:]:

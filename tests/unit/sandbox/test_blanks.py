@@ -67,3 +67,11 @@ def test_the_memory_ceiling_is_a_share_of_memory_in_blanks() -> None:
 def test_a_floor_above_the_ceiling_is_refused() -> None:
     with pytest.raises(ValueError, match="floor <= ceiling"):
         BlankDemand(floor=10, ceiling=5)
+
+
+def test_a_burst_is_not_over_while_its_instances_still_start() -> None:
+    demand = BlankDemand(floor=2, ceiling=30, quiet=0.5)
+    demand.started(5.0)
+    demand.busy(5.8)  # the instance of that template forked later
+    assert not demand.quiet(now=6.0)
+    assert demand.quiet(now=6.3)
