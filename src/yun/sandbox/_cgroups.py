@@ -157,12 +157,15 @@ class CgroupTree:
     def __init__(self, owner_pid: int | None = None) -> None:
         self.owner = f"up-{owner_pid or os.getpid()}"
         self.v2 = is_v2()
+        # Which controllers are mounted does not change while we run: looked up once, not
+        # at every group created.
+        self._base_dirs = ([ROOT / "yun" / self.owner] if self.v2 else
+                           [ROOT / c / "yun" / self.owner for c in V1_CONTROLLERS
+                            if (ROOT / c).is_dir()])
         self.available = self._probe()
 
     def _bases(self) -> list[Path]:
-        if self.v2:
-            return [ROOT / "yun" / self.owner]
-        return [ROOT / c / "yun" / self.owner for c in V1_CONTROLLERS if (ROOT / c).is_dir()]
+        return list(self._base_dirs)
 
     def _probe(self) -> bool:
         try:
@@ -176,9 +179,10 @@ class CgroupTree:
         return True
 
     def create(self, name: str, limits: Limits) -> Cgroup:
-        dirs = [base / name for base in self._bases()]
+        dirs = [base / name for base in self._base_dirs]
         for d in dirs:
-            d.mkdir(exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(d)
         group = Cgroup(dirs)
         group.set_limits(limits)
         return group
@@ -261,8 +265,14 @@ def _enable_v2_controllers(path: Path) -> None:
 
 
 def _write(path: Path, value: str, optional: bool = False) -> None:
+    # os.open/os.write rather than Path.write_text: no text wrapper per write, and a burst
+    # of cold starts makes a few of these per instance on the node agent's event loop.
     try:
-        path.write_text(value)
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, value.encode())
+        finally:
+            os.close(fd)
     except OSError:
         if not optional:
             raise
