@@ -141,7 +141,7 @@ def _own_cpu(pid: int) -> float:
 
 
 def _distinct_ab(size: int, rounds: int, variants: list[tuple[str, dict[str, str]]],
-                 warmup: int) -> None:
+                 warmup: int, one: bool = False) -> None:
     """Interleaved rounds of the distinct-function burst, one `yun up` per variant."""
     results: dict[str, list[tuple[list[float], int, float, float, float]]] = {
         label: [] for label, _ in variants}
@@ -152,7 +152,11 @@ def _distinct_ab(size: int, rounds: int, variants: list[tuple[str, dict[str, str
             stack.callback(account.remove)
             with account.inherited():
                 yun = stack.enter_context(Yun(cpu=None, env=env))
-            names = _deploy_many(yun, size)
+            if one:  # the same A/B for the burst of `size` requests to one function
+                names = [yun.deploy(FUNCTIONS / "hello", name="burst-one",
+                                    scale={"min": 0, "max": size, "keep_alive": "1s"})] * size
+            else:
+                names = _deploy_many(yun, size)
             servers.append((label, yun, names, account))
         for round_ in range(warmup + rounds):
             for label, yun, names, account in servers:
@@ -186,7 +190,8 @@ def _distinct_ab(size: int, rounds: int, variants: list[tuple[str, dict[str, str
                      median([r[2] for r in runs]), median([r[3] for r in runs]),
                      median([r[5] for r in runs]), median([r[4] for r in runs]),
                      sum(r[1] for r in runs)])
-    print(table(f"1 request → each of {size} functions at zero, interleaved (medians of rounds; "
+    what = f"{size} requests → 1 function" if one else f"1 request → each of {size} functions"
+    print(table(f"{what} at zero, interleaved (medians of rounds; "
                 f"load {load()} at the end)",
                 ["variant", "env", "rounds", "p50 ms", "p99 ms", "p99 per round", "instances/s",
                  "CPU ms per cold start (yun, all)", "of it yun up itself",
@@ -198,6 +203,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100)
     parser.add_argument("--distinct", action="store_true",
                         help="only the distinct-function burst, interleaved over --variant")
+    parser.add_argument("--one", action="store_true",
+                        help="with --distinct: the A/B of the one-function burst instead")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=0,
                         help="bursts per variant before the counted rounds (printed apart)")
@@ -206,7 +213,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.distinct:
         _distinct_ab(args.size, args.rounds,
-                     [_variant(v) for v in args.variant] or [("default", {})], args.warmup)
+                     [_variant(v) for v in args.variant] or [("default", {})], args.warmup,
+                     one=args.one)
         return
     rows = []
     # The target is stated for the whole machine ("on 2 cores"): nothing is pinned here.
