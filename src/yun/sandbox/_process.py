@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from yun.core import PlatformError
@@ -105,9 +105,16 @@ class ProcessSandbox:
         """A template for `spec`, ready to fork: from a pre-started blank when one fits."""
         started = time.perf_counter()
         self.demand.started(time.monotonic())
+        with self.cold_step():
+            return await self._start_template(spec, on_exit, started)
+
+    @contextlib.contextmanager
+    def cold_step(self) -> Iterator[None]:
+        """A template start or an instance fork runs: the blank refill waits until none has
+        for a while (a refill during a burst competes with its cold starts for the CPU)."""
         self._starting += 1
         try:
-            return await self._start_template(spec, on_exit, started)
+            yield
         finally:
             self._starting -= 1
             self.demand.busy(time.monotonic())
@@ -340,18 +347,16 @@ class Template:
         fds = [theirs.fileno(), host_theirs.fileno(), *group.procs_fds()]
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._forks[instance_id] = future
-        self.sandbox._starting += 1  # a burst's forks hold off the blank refill as well
         try:
-            await self.channel.send(Fork(instance=instance_id), fds)
-            pid = await future
+            with self.sandbox.cold_step():  # a burst's forks hold off the blank refill too
+                await self.channel.send(Fork(instance=instance_id), fds)
+                pid = await future
         except BaseException:
             ours.close()
             host_ours.close()
             discard_cgroup(group)
             raise
         finally:
-            self.sandbox._starting -= 1
-            self.sandbox.demand.busy(time.monotonic())
             theirs.close()
             host_theirs.close()
             for fd in fds[2:]:
