@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from yun.core import NotFound, PlatformError, Unauthorized
+from yun.gateway._flight import SingleFlight
 from yun.gateway._quotas import QuotaBook
 from yun.store import ApiKey, Store, Tenant
 
@@ -48,6 +49,8 @@ class KeyCache:
         self._tenants: dict[str, tuple[Tenant | None, float]] = {}
         # uids never change, so they are kept past the ttl (and read synchronously).
         self._uids: dict[str, int] = {}
+        self._key_loads: SingleFlight[str, ApiKey | None] = SingleFlight()
+        self._tenant_loads: SingleFlight[str, Tenant | None] = SingleFlight()
 
     async def authenticate(self, authorization: str | None) -> ApiKey:
         """The key named by an `Authorization: Bearer …` header, or Unauthorized."""
@@ -64,10 +67,7 @@ class KeyCache:
         if cached is not None and cached[1] > now:
             key = cached[0]
         else:
-            key = await self.store.lookup_api_key(token)
-            if len(self._keys) >= _MAX_ENTRIES:
-                self._keys.clear()
-            self._keys[token] = (key, now + (self.ttl if key else self.negative_ttl))
+            key = await self._key_loads.load(token, lambda: self._load_key(token, now))
         if key is None:
             raise Unauthorized(f"unknown API key '{token[:8]}…'")
         if not key.active(self._wall()):
@@ -85,12 +85,22 @@ class KeyCache:
                                f"until an admin enables it")
         return key
 
+    async def _load_key(self, token: str, now: float) -> ApiKey | None:
+        key = await self.store.lookup_api_key(token)
+        if len(self._keys) >= _MAX_ENTRIES:
+            self._keys.clear()
+        self._keys[token] = (key, now + (self.ttl if key else self.negative_ttl))
+        return key
+
     async def tenant(self, name: str) -> Tenant | None:
         """The tenant (cached for `ttl`), or None if there is none of that name."""
         now = self._clock()
         cached = self._tenants.get(name)
         if cached is not None and cached[1] > now:
             return cached[0]
+        return await self._tenant_loads.load(name, lambda: self._load_tenant(name, now))
+
+    async def _load_tenant(self, name: str, now: float) -> Tenant | None:
         try:
             found = await self.store.get_tenant(name)
         except NotFound:
@@ -98,7 +108,7 @@ class KeyCache:
                 self._tenants.clear()
             self._tenants[name] = (None, now + self.negative_ttl)
             return None
-        self.remember_tenant(found)
+        self.remember_tenants((found,))
         return found
 
     async def active_tenant(self, name: str) -> Tenant | None:
@@ -129,11 +139,13 @@ class KeyCache:
 
     def remember_tenant(self, tenant: Tenant) -> None:
         self.remember_tenants((tenant,))
+        self._tenant_loads.forget(tenant.name)  # a load running now may have read it unchanged
 
     def forget_key(self, key_id: str) -> None:
         """Drop a revoked or rotated key now, instead of after `ttl`."""
         for token in [t for t, (k, _) in self._keys.items() if k is not None and k.id == key_id]:
             del self._keys[token]
+        self._key_loads.forget_all()  # a lookup running now may have read the key unrevoked
 
     def clear(self) -> None:
         self._keys.clear()

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from yun.core import InvalidRequest, NotFound, Version
+from yun.gateway._flight import SingleFlight
 from yun.store import Store
 
 
@@ -31,6 +32,7 @@ class Resolver:
         self.ttl = ttl
         self._cache: dict[tuple[str, str, str], tuple[Route, float]] = {}
         self._random = random.Random()
+        self._loads: SingleFlight[tuple[str, str, str], Route] = SingleFlight()
 
     async def resolve(self, tenant: str, target: str) -> Version:
         name, _, qualifier = target.partition(":")
@@ -38,7 +40,7 @@ class Resolver:
         now = time.monotonic()
         cached = self._cache.get(key)
         if cached is None or cached[1] <= now:
-            route = await self._load(tenant, name, qualifier)
+            route = await self._loads.load(key, lambda: self._load(tenant, name, qualifier))
             self._cache[key] = (route, now + self.ttl)
         else:
             route = cached[0]
@@ -67,3 +69,4 @@ class Resolver:
     def invalidate(self, tenant: str, name: str) -> None:
         for key in [k for k in self._cache if k[0] == tenant and k[1] == name]:
             del self._cache[key]
+        self._loads.forget_all()  # rare (deploys, alias changes): no need to pick by name

@@ -27,6 +27,9 @@ def is_v2() -> bool:
     return (ROOT / "cgroup.controllers").exists()
 
 
+_V2 = is_v2()  # the hierarchy does not change while we run
+
+
 @dataclass(frozen=True)
 class Limits:
     memory_mb: int
@@ -39,34 +42,53 @@ class Cgroup:
 
     def __init__(self, dirs: list[Path]) -> None:
         self.dirs = dirs
+        self._limits: Limits | None = None  # what set_limits last applied (None: defaults)
 
     @property
     def _memory_dir(self) -> Path:
         return next((d for d in self.dirs if "/memory/" in str(d)), self.dirs[0])
 
     def set_limits(self, limits: Limits) -> None:
-        """Apply limits; also used to re-limit a pre-started sandbox for its function."""
+        """Apply limits; also used to re-limit a pre-started sandbox for its function.
+
+        Only what differs from the limits this object last applied is written (a new group
+        starts at the kernel's defaults): each write costs the node agent a few syscalls on
+        every cold start, and a burst of cold starts pays them all on one event loop.
+        """
+        old = self._limits
+        self._limits = limits
         memory = limits.memory_mb << 20
         for d in self.dirs:
-            if is_v2():
+            if _V2:
                 _write(d / "memory.max", str(memory))
                 _write(d / "memory.swap.max", "0", optional=True)
                 _write(d / "pids.max", str(limits.pids))
                 _write(d / "cpu.weight", str(limits.cpu_weight), optional=True)
             elif "/memory/" in str(d):
-                # memsw (memory + swap) may never be below the memory limit: lift it first,
-                # then pin both to the same value so the instance cannot swap.
-                _write(d / "memory.memsw.limit_in_bytes", "-1", optional=True)
-                _write(d / "memory.limit_in_bytes", str(memory))
-                _write(d / "memory.memsw.limit_in_bytes", str(memory), optional=True)
-                # A forked instance writes to pages (copy-on-write) before it joins its own
-                # group; without moving those charges along they stay on the template's group,
-                # and a few hundred instances push the template past its limit: the OOM killer
-                # then takes the template, pid 1 of the namespace, and every instance with it.
-                _write(d / "memory.move_charge_at_immigrate", "3", optional=True)
+                if old is None or old.memory_mb != limits.memory_mb:
+                    # memsw (memory + swap) may never be below the memory limit: move the two
+                    # in the order that keeps it so, ending with both at the same value so the
+                    # instance cannot swap.
+                    memsw = d / "memory.memsw.limit_in_bytes"
+                    if old is not None and limits.memory_mb > old.memory_mb:
+                        _write(memsw, str(memory), optional=True)
+                        _write(d / "memory.limit_in_bytes", str(memory))
+                    else:
+                        _write(d / "memory.limit_in_bytes", str(memory))
+                        _write(memsw, str(memory), optional=True)
+                if old is None:
+                    # A forked instance writes to pages (copy-on-write) before it joins its
+                    # own group; without moving those charges along they stay on the
+                    # template's group, and a few hundred instances push the template past
+                    # its limit: the OOM killer then takes the template, pid 1 of the
+                    # namespace, and every instance with it.
+                    _write(d / "memory.move_charge_at_immigrate", "3", optional=True)
             elif "/pids/" in str(d):
-                _write(d / "pids.max", str(limits.pids))
-            elif "/cpu/" in str(d):
+                if old is None or old.pids != limits.pids:
+                    _write(d / "pids.max", str(limits.pids))
+            # A new group's cpu.shares is already 1024 (weight 100).
+            elif "/cpu/" in str(d) and (
+                    (old.cpu_weight if old is not None else 100) != limits.cpu_weight):
                 _write(d / "cpu.shares", str(max(2, limits.cpu_weight * 1024 // 100)))
 
     def procs_fds(self) -> list[int]:
@@ -82,14 +104,14 @@ class Cgroup:
 
     def memory_bytes(self) -> int:
         """Memory charged to the group now (page cache included, as the limit counts it)."""
-        name = "memory.current" if is_v2() else "memory.usage_in_bytes"
+        name = "memory.current" if _V2 else "memory.usage_in_bytes"
         try:
             return int((self._memory_dir / name).read_text())
         except (OSError, ValueError):
             return 0
 
     def oom_kills(self) -> int:
-        name = "memory.events" if is_v2() else "memory.oom_control"
+        name = "memory.events" if _V2 else "memory.oom_control"
         try:
             text = (self._memory_dir / name).read_text()
         except OSError:
@@ -135,12 +157,15 @@ class CgroupTree:
     def __init__(self, owner_pid: int | None = None) -> None:
         self.owner = f"up-{owner_pid or os.getpid()}"
         self.v2 = is_v2()
+        # Which controllers are mounted does not change while we run: looked up once, not
+        # at every group created.
+        self._base_dirs = ([ROOT / "yun" / self.owner] if self.v2 else
+                           [ROOT / c / "yun" / self.owner for c in V1_CONTROLLERS
+                            if (ROOT / c).is_dir()])
         self.available = self._probe()
 
     def _bases(self) -> list[Path]:
-        if self.v2:
-            return [ROOT / "yun" / self.owner]
-        return [ROOT / c / "yun" / self.owner for c in V1_CONTROLLERS if (ROOT / c).is_dir()]
+        return list(self._base_dirs)
 
     def _probe(self) -> bool:
         try:
@@ -154,9 +179,10 @@ class CgroupTree:
         return True
 
     def create(self, name: str, limits: Limits) -> Cgroup:
-        dirs = [base / name for base in self._bases()]
+        dirs = [base / name for base in self._base_dirs]
         for d in dirs:
-            d.mkdir(exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(d)
         group = Cgroup(dirs)
         group.set_limits(limits)
         return group
@@ -239,8 +265,14 @@ def _enable_v2_controllers(path: Path) -> None:
 
 
 def _write(path: Path, value: str, optional: bool = False) -> None:
+    # os.open/os.write rather than Path.write_text: no text wrapper per write, and a burst
+    # of cold starts makes a few of these per instance on the node agent's event loop.
     try:
-        path.write_text(value)
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, value.encode())
+        finally:
+            os.close(fd)
     except OSError:
         if not optional:
             raise

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from yun.core import PlatformError
@@ -30,6 +30,7 @@ from yun.protocol import (
     Specialise,
 )
 from yun.runtime._rootfs import STAGING
+from yun.sandbox._blanks import QUIET_SECONDS, BlankDemand, memory_ceiling
 from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits, favor_dynamic_changes
 from yun.sandbox._channel import ControlChannel, seqpacket_pair
 from yun.sandbox._network import EgressNetwork
@@ -55,8 +56,12 @@ class ProcessSandbox:
         self.namespaces = namespaces
         self.walls_off = walls_off
         self.blanks = blanks
+        # The pool grows from `blanks` to the largest recent burst of template starts, within
+        # a memory budget (see `_blanks`).
+        self.demand = BlankDemand(floor=blanks, ceiling=memory_ceiling(_total_mb(), blanks))
         self._blanks: deque[tuple[ControlChannel, Cgroup]] = deque()
         self._refill = asyncio.Event()
+        self._starting = 0  # template starts and forks in progress: no refill while any runs
         self.cgroups = CgroupTree()
         self.network = EgressNetwork()
         self._zygote: subprocess.Popen[bytes] | None = None
@@ -99,6 +104,24 @@ class ProcessSandbox:
                              on_exit: Callable[[int, int], None]) -> Template:
         """A template for `spec`, ready to fork: from a pre-started blank when one fits."""
         started = time.perf_counter()
+        self.demand.started(time.monotonic())
+        with self.cold_step():
+            return await self._start_template(spec, on_exit, started)
+
+    @contextlib.contextmanager
+    def cold_step(self) -> Iterator[None]:
+        """A template start or an instance fork runs: the blank refill waits until none has
+        for a while (a refill during a burst competes with its cold starts for the CPU)."""
+        self._starting += 1
+        try:
+            yield
+        finally:
+            self._starting -= 1
+            self.demand.busy(time.monotonic())
+            self._refill.set()
+
+    async def _start_template(self, spec: TemplateSpec, on_exit: Callable[[int, int], None],
+                              started: float) -> Template:
         message = self._message(spec)
         # The sandbox enters the namespace through its own copy of the descriptor (passed with
         # the message), so ours is closed once sent: the namespace then lives exactly as long as
@@ -201,7 +224,6 @@ class ProcessSandbox:
         # the prepared one when they learn their function.
         while self._blanks:
             channel, group = self._blanks.popleft()
-            self._refill.set()
             if not channel.closed:
                 return channel, group
         return None
@@ -217,19 +239,36 @@ class ProcessSandbox:
 
     async def _keep_blanks(self) -> None:
         while True:
-            while len(self._blanks) < self.blanks:
-                group = self.cgroups.create(f"blank.{os.urandom(4).hex()}", Limits(memory_mb=64))
-                message = SpawnTemplate(key="blank", code_dir="", layer_dir=None, handler="",
-                                        env={}, network="none", hostname="blank",
-                                        concurrency=1, namespaces=self.namespaces, blank=True,
-                                        walls_off=self.walls_off)
+            now = time.monotonic()
+            target = self.demand.target(now)
+            if len(self._blanks) < target:
+                if self._starting or not self.demand.quiet(now):
+                    # A burst of cold starts is on: they need the CPU now more than a later
+                    # cold start needs a blank (a blank takes ~10 ms of CPU to prepare).
+                    await asyncio.sleep(QUIET_SECONDS / 2)
+                    continue
                 try:
-                    channel = await self._spawn(message, group)
+                    await self._add_blank()
                 except PlatformError:
                     return
-                self._blanks.append((channel, group))
+                continue
+            while len(self._blanks) > target:  # the burst that grew the pool is forgotten
+                channel, group = self._blanks.pop()
+                channel.close()
+                discard_cgroup(group)
             self._refill.clear()
-            await self._refill.wait()
+            # Woken by the end of each template start; the timeout lets the pool shrink.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._refill.wait(), self.demand.window / 10)
+
+    async def _add_blank(self) -> None:
+        group = self.cgroups.create(f"blank.{os.urandom(4).hex()}", Limits(memory_mb=64))
+        message = SpawnTemplate(key="blank", code_dir="", layer_dir=None, handler="",
+                                env={}, network="none", hostname="blank",
+                                concurrency=1, namespaces=self.namespaces, blank=True,
+                                walls_off=self.walls_off)
+        channel = await self._spawn(message, group)
+        self._blanks.append((channel, group))
 
     async def stop(self) -> None:
         while self._blanks:
@@ -309,8 +348,9 @@ class Template:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._forks[instance_id] = future
         try:
-            await self.channel.send(Fork(instance=instance_id), fds)
-            pid = await future
+            with self.sandbox.cold_step():  # a burst's forks hold off the blank refill too
+                await self.channel.send(Fork(instance=instance_id), fds)
+                pid = await future
         except BaseException:
             ours.close()
             host_ours.close()
@@ -345,6 +385,13 @@ def _retry_remove(group: Cgroup, attempts: int) -> None:
     group.kill()
     if not group.remove() and attempts > 0:
         asyncio.get_running_loop().call_later(0.05, _retry_remove, group, attempts - 1)
+
+
+def _total_mb(meminfo: Path = Path("/proc/meminfo")) -> int:
+    for line in meminfo.read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) // 1024
+    return 0
 
 
 def _zygote_env() -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,12 +19,14 @@ class CountingStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.lookups = 0
+        self.tenant_lookups = 0
 
     async def lookup_api_key(self, plaintext: str):  # type: ignore[no-untyped-def]
         self.lookups += 1
         return await self.store.lookup_api_key(plaintext)
 
     async def get_tenant(self, name: str):  # type: ignore[no-untyped-def]
+        self.tenant_lookups += 1
         return await self.store.get_tenant(name)
 
 
@@ -118,3 +121,16 @@ async def test_active_tenant_is_none_for_unknown_names(store: Store) -> None:
     assert await cache.active_tenant("nope") is None
     tenant = await cache.active_tenant("acme")
     assert tenant is not None and tenant.uid == UID_FIRST + 1
+
+
+async def test_a_burst_after_the_ttl_looks_the_key_and_tenant_up_once(store: Store) -> None:
+    key = (await store.create_api_key("acme", "k", admin=False)).plaintext
+    counting = CountingStore(store)
+    clock = FakeClock(100.0)
+    cache = KeyCache(counting, ttl=2.0, clock=clock.now)  # type: ignore[arg-type]
+    await cache.authenticate(bearer(key))
+    clock.advance(2.0)  # every entry stale, then 100 requests at once
+    keys = await asyncio.gather(*(cache.authenticate(bearer(key)) for _ in range(100)))
+    assert {k.tenant for k in keys} == {"acme"}
+    assert counting.lookups == 2
+    assert counting.tenant_lookups == 2
