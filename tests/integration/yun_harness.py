@@ -43,7 +43,7 @@ class Yun:
     def key(self) -> str:
         return (self.data_dir / "admin.key").read_text().strip()
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = 30.0) -> None:
         self.log = self.data_dir.parent / f"yun-up-{self.port}-{time.time_ns()}.log"
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(
@@ -60,6 +60,14 @@ class Yun:
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
+        # Not left running: a test that fails here has no `stop()` to come.
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
         raise RuntimeError(f"yun up did not answer within {timeout} s: {self.log.read_text()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
