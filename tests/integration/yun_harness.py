@@ -100,7 +100,9 @@ def sandbox_processes(yun: Yun) -> set[int]:
             groups = (proc / "cgroup").read_text()
         except (OSError, ValueError, IndexError):
             continue
-        if (comm == "yun-zygote" and ppid == owner) or f"/yun/up-{owner}/" in groups:
+        if (comm == "yun-zygote" and ppid == owner) or any(
+                f"/yun/up-{owner}/" in line and not line.endswith("/platform")
+                for line in groups.splitlines()):
             found.add(int(proc.name))
     return found
 

@@ -140,7 +140,7 @@ def attacker_groups(yun: Yun) -> list[str]:
     assert yun.process is not None
     owner = f"yun/up-{yun.process.pid}"
     return [group.name for tree in Path("/sys/fs/cgroup").iterdir()
-            for group in (tree / owner).glob("*.noisy@*")
+            for group in (tree / owner).rglob("*.noisy@*")
             if not re.search(r"@\d+\.t", group.name)]
 
 

@@ -3,6 +3,18 @@
 Works on cgroup v2 (one unified tree) and v1 (one tree per controller). Every group Yun makes
 sits under `yun/<owner>/`, where owner names the `yun up` process, so a later start can find
 and remove what a crashed run left behind.
+
+The CPU is shared in a hierarchy, as Kubernetes shares it between system daemons and pods:
+
+    yun/<owner>/platform            the `yun up` process (gateway, node agent): weight 10x
+    yun/<owner>/tenants/<tenant>/   one weight per tenant, however many instances it runs
+        <instance>                  a CFS quota: `cpu` cores in short periods
+    yun/<owner>/<template|blank>    templates (they only import and fork) and blanks
+
+so a tenant's fork bomb or ten spinning instances get one tenant's share, and the gateway that
+every tenant's requests pass through is not starved by any of them. On v1 only the cpu tree
+has the platform and tenant levels; memory and pids keep flat groups (their limits are per
+instance).
 """
 
 from __future__ import annotations
@@ -21,6 +33,14 @@ from yun.runtime import _linux
 ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "pids", "cpu")
 _OWNER = re.compile(r"^up-(\d+)$")
+PLATFORM = "platform"
+TENANTS = "tenants"
+PLATFORM_WEIGHT = 1000  # 10x a tenant's: the data path of every tenant runs in it
+# The longest a capped instance runs before it is throttled is its quota per period: keep
+# it at the kernel's minimum (1 ms) for instances of up to one core, so a spinning neighbour
+# holds a shared core for at most ~1 ms at a time, not a scheduler tick (4 ms at HZ=250).
+MIN_QUOTA_US = 1000
+MAX_PERIOD_US = 1_000_000
 
 
 def is_v2() -> bool:
@@ -32,6 +52,22 @@ class Limits:
     memory_mb: int
     pids: int = 512
     cpu_weight: int = 100  # 1..10000, v2 semantics; mapped to cpu.shares on v1
+    cpu: float | None = None  # cores, enforced as a CFS quota; None: no cap
+
+
+def cpu_quota(cores: float) -> tuple[int, int]:
+    """(quota µs, period µs) for `cores`: the quota is 1 ms (the kernel's least) up to one
+    core, and the period stretches to fit, so a busy group is throttled every millisecond of
+    CPU rather than once a long period; above one core the period is 1 ms."""
+    if cores <= 0:
+        raise ValueError(f"cpu must be more than 0 cores, was: {cores}")
+    period = min(MAX_PERIOD_US, max(MIN_QUOTA_US, round(MIN_QUOTA_US / cores)))
+    return max(MIN_QUOTA_US, round(cores * period)), period
+
+
+def shares(weight: int) -> int:
+    """cgroup v1 `cpu.shares` for a v2 `cpu.weight` (100 = 1024, the default of both)."""
+    return max(2, weight * 1024 // 100)
 
 
 class Cgroup:
@@ -53,6 +89,7 @@ class Cgroup:
                 _write(d / "memory.swap.max", "0", optional=True)
                 _write(d / "pids.max", str(limits.pids))
                 _write(d / "cpu.weight", str(limits.cpu_weight), optional=True)
+                _write_cpu_max_v2(d, limits.cpu)
             elif "/memory/" in str(d):
                 # memsw (memory + swap) may never be below the memory limit: lift it first,
                 # then pin both to the same value so the instance cannot swap.
@@ -67,7 +104,8 @@ class Cgroup:
             elif "/pids/" in str(d):
                 _write(d / "pids.max", str(limits.pids))
             elif "/cpu/" in str(d):
-                _write(d / "cpu.shares", str(max(2, limits.cpu_weight * 1024 // 100)))
+                _write(d / "cpu.shares", str(shares(limits.cpu_weight)))
+                _write_cpu_max_v1(d, limits.cpu)
 
     def procs_fds(self) -> list[int]:
         """Open `cgroup.procs` of each tree; a process joins by writing "0" to every fd."""
@@ -130,17 +168,22 @@ class Cgroup:
 
 
 class CgroupTree:
-    """The groups of one `yun up` process: `yun/up-<pid>/<name>` in each tree."""
+    """The groups of one `yun up` process: `yun/<owner>/...` in each tree (layout above)."""
 
     def __init__(self, owner_pid: int | None = None) -> None:
         self.owner = f"up-{owner_pid or os.getpid()}"
         self.v2 = is_v2()
         self.available = self._probe()
+        self._left: Path | None = None  # the cpu group `yun up` was in before it joined ours
 
     def _bases(self) -> list[Path]:
         if self.v2:
             return [ROOT / "yun" / self.owner]
         return [ROOT / c / "yun" / self.owner for c in V1_CONTROLLERS if (ROOT / c).is_dir()]
+
+    def _cpu_base(self) -> Path | None:
+        """The tree that shares CPU: the unified one, or v1's cpu tree."""
+        return next((b for b in self._bases() if self.v2 or b.parts[-3] == "cpu"), None)
 
     def _probe(self) -> bool:
         try:
@@ -153,15 +196,62 @@ class CgroupTree:
             return False
         return True
 
-    def create(self, name: str, limits: Limits) -> Cgroup:
-        dirs = [base / name for base in self._bases()]
+    def create(self, name: str, limits: Limits, tenant: str | None = None) -> Cgroup:
+        """A group `name`; with `tenant`, inside that tenant's CPU group."""
+        cpu_base = self._cpu_base()
+        dirs = []
+        for base in self._bases():
+            if tenant is not None and base == cpu_base:
+                dirs.append(self._tenant_dir(base, tenant) / name)
+            else:
+                dirs.append(base / name)
         for d in dirs:
             d.mkdir(exist_ok=True)
         group = Cgroup(dirs)
         group.set_limits(limits)
         return group
 
+    def _tenant_dir(self, base: Path, tenant: str) -> Path:
+        # Every tenant's group has the default weight: equal shares between tenants.
+        parent = base / TENANTS
+        d = parent / tenant
+        if not d.is_dir():
+            d.mkdir(parents=True, exist_ok=True)
+            if self.v2:
+                _enable_v2_controllers(parent)
+                _enable_v2_controllers(d)
+        return d
+
+    def join_platform(self) -> bool:
+        """Move this process (`yun up`: gateway and node agent) into the platform group,
+        weighted above the tenants: every tenant's requests pass through it, so a tenant
+        that starves it slows all the others. False if the group could not be joined."""
+        base = self._cpu_base()
+        if base is None:
+            return False
+        group = base / PLATFORM
+        try:
+            group.mkdir(exist_ok=True)
+            if self.v2:
+                _write(group / "cpu.weight", str(PLATFORM_WEIGHT))
+            else:
+                _write(group / "cpu.shares", str(shares(PLATFORM_WEIGHT)))
+            left = _cpu_group_of(os.getpid(), ROOT if self.v2 else base.parents[1])
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+        except OSError:
+            return False
+        self._left = left
+        return True
+
+    def leave_platform(self) -> None:
+        """Back to where `yun up` started, so the platform group can be removed."""
+        if self._left is not None:
+            with contextlib.suppress(OSError):
+                (self._left / "cgroup.procs").write_text(str(os.getpid()))
+            self._left = None
+
     def remove_all(self) -> None:
+        self.leave_platform()
         _remove_tree_list(self._bases())
 
     def remove_stale(self) -> list[str]:
@@ -179,7 +269,29 @@ class CgroupTree:
         return sorted(set(removed))
 
     def leftovers(self) -> list[Path]:
-        return [d for base in self._bases() if base.exists() for d in base.iterdir() if d.is_dir()]
+        """Template and instance groups still present (not the platform and tenant levels)."""
+        found = []
+        for base in self._bases():
+            if not base.exists():
+                continue
+            for d in base.rglob("*"):
+                if d.is_dir() and d.name not in (PLATFORM, TENANTS) and d.parent.name != TENANTS:
+                    found.append(d)
+        return found
+
+
+def _cpu_group_of(pid: int, tree: Path) -> Path | None:
+    """The group `pid` is in, in the CPU tree mounted at `tree` (from /proc/<pid>/cgroup)."""
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        wanted = controllers == "" if tree == ROOT else "cpu" in controllers.split(",")
+        if wanted:
+            return tree / path.lstrip("/")
+    return None
 
 
 def favor_dynamic_changes() -> bool:
@@ -217,20 +329,54 @@ def _cgroup2_mounts() -> list[tuple[str, str]]:
 
 def _remove_tree_list(bases: list[Path]) -> None:
     for base in bases:
-        if not base.is_dir():
-            continue
-        for child in base.iterdir():
-            if child.is_dir():
-                group = Cgroup([child])
-                # Killed processes leave their group a moment later (longer under load): keep
-                # killing and retrying for up to 5 s rather than leaving the group behind.
-                deadline = time.monotonic() + 5.0
-                while not group.remove() and time.monotonic() < deadline:
-                    group.kill()
-                    time.sleep(0.005)
-        with contextlib.suppress(OSError):
-            base.rmdir()
+        if base.is_dir():
+            _remove_tree(base)
 
+
+def _remove_tree(path: Path) -> None:
+    """Remove `path` and every group below it, deepest first."""
+    for child in path.iterdir():
+        if child.is_dir():
+            _remove_tree(child)
+    if path.name == PLATFORM:
+        # Never kill here: `yun up` itself may be in it. It is empty once `yun up` left or died.
+        with contextlib.suppress(OSError):
+            path.rmdir()
+        return
+    group = Cgroup([path])
+    # Killed processes leave their group a moment later (longer under load): keep killing
+    # and retrying for up to 5 s rather than leaving the group behind.
+    deadline = time.monotonic() + 5.0
+    while not group.remove() and time.monotonic() < deadline:
+        group.kill()
+        time.sleep(0.005)
+
+
+def _write_cpu_max_v1(d: Path, cores: float | None) -> None:
+    if not (d / "cpu.cfs_quota_us").exists():
+        return
+    # The burst may never exceed the quota: clear it and lift the quota before changing them.
+    _write(d / "cpu.cfs_burst_us", "0", optional=True)
+    _write(d / "cpu.cfs_quota_us", "-1")
+    if cores is None:
+        return
+    quota, period = cpu_quota(cores)
+    _write(d / "cpu.cfs_period_us", str(period))
+    _write(d / "cpu.cfs_quota_us", str(quota))
+    # An instance that was idle may run one extra quota at once (a request after a pause).
+    _write(d / "cpu.cfs_burst_us", str(quota), optional=True)
+
+
+def _write_cpu_max_v2(d: Path, cores: float | None) -> None:
+    if not (d / "cpu.max").exists():
+        return
+    _write(d / "cpu.max.burst", "0", optional=True)
+    if cores is None:
+        _write(d / "cpu.max", "max")
+        return
+    quota, period = cpu_quota(cores)
+    _write(d / "cpu.max", f"{quota} {period}")
+    _write(d / "cpu.max.burst", str(quota), optional=True)
 
 
 def _enable_v2_controllers(path: Path) -> None:

@@ -71,6 +71,10 @@ class ProcessSandbox:
                 "(or a delegated cgroup) to limit memory and processes"
             )
         self.cgroups.remove_stale()
+        # Before the zygote starts, so it (platform code too) is in the platform group.
+        if not self.cgroups.join_platform():
+            log.warning("could not move yun up into its cpu group: a busy sandbox can slow "
+                        "the gateway and with it every tenant")
         if self.walls_off:
             log.warning("sandbox walls left out: %s (for measuring their cost only; never run "
                         "untrusted code like this)", ", ".join(self.walls_off))
@@ -302,7 +306,9 @@ class Template:
         if not self.alive:
             raise PlatformError(f"the sandbox of {self.spec.key} is gone")
         started = time.perf_counter()
-        group = self.sandbox.cgroups.create(instance_id, Limits(memory_mb=self.spec.memory_mb))
+        group = self.sandbox.cgroups.create(
+            instance_id, Limits(memory_mb=self.spec.memory_mb, cpu=self.spec.cpu),
+            tenant=self.spec.tenant)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         host_ours, host_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         fds = [theirs.fileno(), host_theirs.fileno(), *group.procs_fds()]
