@@ -7,6 +7,7 @@ p99, with no failures. Afterwards nothing of A's instance is left.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import statistics
 import sys
@@ -139,9 +140,14 @@ def attacker_groups(yun: Yun) -> list[str]:
     """Cgroups of the attacker's instances (its template's end in `.t<hex>`) in any tree."""
     assert yun.process is not None
     owner = f"yun/up-{yun.process.pid}"
-    return [group.name for tree in Path("/sys/fs/cgroup").iterdir()
-            for group in (tree / owner).rglob("*.noisy@*")
-            if not re.search(r"@\d+\.t", group.name)]
+    found = []
+    for tree in Path("/sys/fs/cgroup").iterdir():
+        # Instances sit in tenant groups in the CPU tree; groups vanish while we look.
+        for pattern in ("*.noisy@*", "tenants/*/*.noisy@*"):
+            with contextlib.suppress(OSError):
+                found += [group.name for group in (tree / owner).glob(pattern)
+                          if not re.search(r"@\d+\.t", group.name)]
+    return found
 
 
 @pytest.mark.parametrize(("attack", "ends_as"), [
