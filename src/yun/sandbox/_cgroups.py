@@ -8,7 +8,7 @@ The CPU is shared in a hierarchy, as Kubernetes shares it between system daemons
 
     yun/<owner>/platform            the `yun up` process (gateway, node agent): weight 10x
     yun/<owner>/tenants/<tenant>/   one weight per tenant, however many instances it runs
-        <instance>                  a CFS quota: `cpu` cores in short periods
+        <instance>                  a CFS quota: `cpu` cores, in short periods
     yun/<owner>/<template|blank>    templates (they only import and fork) and blanks
 
 so a tenant's fork bomb or ten spinning instances get one tenant's share, and the gateway that
@@ -36,9 +36,11 @@ _OWNER = re.compile(r"^up-(\d+)$")
 PLATFORM = "platform"
 TENANTS = "tenants"
 PLATFORM_WEIGHT = 1000  # 10x a tenant's: the data path of every tenant runs in it
-# The longest a capped instance runs before it is throttled is its quota per period: keep
-# it at the kernel's minimum (1 ms) for instances of up to one core, so a spinning neighbour
-# holds a shared core for at most ~1 ms at a time, not a scheduler tick (4 ms at HZ=250).
+# A capped instance that spins runs its quota, then is throttled for the rest of the period.
+# With the usual 100 ms period half a core means 50 ms on, 50 ms off: a neighbour waiting
+# behind the 50 ms sees it in its latency. So the quota is the kernel's least (1 ms) up to one
+# core and the period is short. The kernel notices a spent quota at its next tick, so a spinner
+# still runs up to one tick (4 ms at HZ=250, measured) and then repays the overrun throttled.
 MIN_QUOTA_US = 1000
 MAX_PERIOD_US = 1_000_000
 
@@ -57,8 +59,8 @@ class Limits:
 
 def cpu_quota(cores: float) -> tuple[int, int]:
     """(quota µs, period µs) for `cores`: the quota is 1 ms (the kernel's least) up to one
-    core, and the period stretches to fit, so a busy group is throttled every millisecond of
-    CPU rather than once a long period; above one core the period is 1 ms."""
+    core, and the period stretches to fit, so a busy group is throttled after short runs
+    rather than after a long one; above one core the period is 1 ms."""
     if cores <= 0:
         raise ValueError(f"cpu must be more than 0 cores, was: {cores}")
     period = min(MAX_PERIOD_US, max(MIN_QUOTA_US, round(MIN_QUOTA_US / cores)))
