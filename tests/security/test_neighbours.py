@@ -28,7 +28,7 @@ FUNCTIONS = Path(__file__).resolve().parent / "functions"
 # B's p99 under attack may be at most this many times its quiet p99, or this floor: on a
 # 2-core machine shared with other work a quiet p99 of ~2 ms is noise-bound, not a promise.
 SLOWDOWN = 5.0
-FLOOR_S = 0.025
+FLOOR_S = 0.015
 
 
 @dataclass
@@ -153,7 +153,9 @@ def attacker_groups(yun: Yun) -> list[str]:
 @pytest.mark.parametrize(("attack", "ends_as"), [
     ("fork_bomb", {"timeout", "oom", "crashed"}),  # the pids limit stops it; then a limit ends it
     ("spin", {"timeout"}),
-    ("hog", {"oom"}),
+    # The hog fills its memory at its CPU quota's pace: on a loaded machine it may reach its
+    # timeout first. Either is a clear status.
+    ("hog", {"oom", "timeout"}),
 ])
 def test_an_attack_ends_in_a_clear_status_and_the_neighbour_keeps_its_latency(
         neighbours: Neighbours, attack: str, ends_as: set[str]) -> None:
