@@ -100,9 +100,7 @@ def sandbox_processes(yun: Yun) -> set[int]:
             groups = (proc / "cgroup").read_text()
         except (OSError, ValueError, IndexError):
             continue
-        if (comm == "yun-zygote" and ppid == owner) or any(
-                f"/yun/up-{owner}/" in line and not line.endswith("/platform")
-                for line in groups.splitlines()):
+        if (comm == "yun-zygote" and ppid == owner) or f"/yun/up-{owner}/" in groups:
             found.add(int(proc.name))
     return found
 

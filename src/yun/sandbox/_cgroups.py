@@ -4,17 +4,16 @@ Works on cgroup v2 (one unified tree) and v1 (one tree per controller). Every gr
 sits under `yun/<owner>/`, where owner names the `yun up` process, so a later start can find
 and remove what a crashed run left behind.
 
-The CPU is shared in a hierarchy, as Kubernetes shares it between system daemons and pods:
+CPU is shared per tenant in the CPU tree (v1's cpu controller, or the unified tree):
 
-    yun/<owner>/platform            the `yun up` process (gateway, node agent): weight 10x
     yun/<owner>/tenants/<tenant>/   one weight per tenant, however many instances it runs
         <instance>                  a CFS quota: `cpu` cores, in short periods
     yun/<owner>/<template|blank>    templates (they only import and fork) and blanks
 
-so a tenant's fork bomb or ten spinning instances get one tenant's share, and the gateway that
-every tenant's requests pass through is not starved by any of them. On v1 only the cpu tree
-has the platform and tenant levels; memory and pids keep flat groups (their limits are per
-instance).
+so a tenant's many instances get one tenant's share of a contended core. `yun up` stays in
+the group it was started in: moved under `yun/` it would share the sandboxes' single weight
+against every other process of the host (measured: 5x less warm-path throughput on a loaded
+host). On v1 the memory and pids trees keep flat per-instance groups.
 """
 
 from __future__ import annotations
@@ -33,9 +32,7 @@ from yun.runtime import _linux
 ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "pids", "cpu")
 _OWNER = re.compile(r"^up-(\d+)$")
-PLATFORM = "platform"
 TENANTS = "tenants"
-PLATFORM_WEIGHT = 1000  # 10x a tenant's: the data path of every tenant runs in it
 # A capped instance that spins runs its quota, then is throttled for the rest of the period.
 # With the usual 100 ms period half a core means 50 ms on, 50 ms off: a neighbour waiting
 # behind the 50 ms sees it in its latency. So the quota is the kernel's least (1 ms) up to one
@@ -176,7 +173,6 @@ class CgroupTree:
         self.owner = f"up-{owner_pid or os.getpid()}"
         self.v2 = is_v2()
         self.available = self._probe()
-        self._left: Path | None = None  # the cpu group `yun up` was in before it joined ours
 
     def _bases(self) -> list[Path]:
         if self.v2:
@@ -224,36 +220,7 @@ class CgroupTree:
                 _enable_v2_controllers(d)
         return d
 
-    def join_platform(self) -> bool:
-        """Move this process (`yun up`: gateway and node agent) into the platform group,
-        weighted above the tenants: every tenant's requests pass through it, so a tenant
-        that starves it slows all the others. False if the group could not be joined."""
-        base = self._cpu_base()
-        if base is None:
-            return False
-        group = base / PLATFORM
-        try:
-            group.mkdir(exist_ok=True)
-            if self.v2:
-                _write(group / "cpu.weight", str(PLATFORM_WEIGHT))
-            else:
-                _write(group / "cpu.shares", str(shares(PLATFORM_WEIGHT)))
-            left = _cpu_group_of(os.getpid(), ROOT if self.v2 else base.parents[1])
-            (group / "cgroup.procs").write_text(str(os.getpid()))
-        except OSError:
-            return False
-        self._left = left
-        return True
-
-    def leave_platform(self) -> None:
-        """Back to where `yun up` started, so the platform group can be removed."""
-        if self._left is not None:
-            with contextlib.suppress(OSError):
-                (self._left / "cgroup.procs").write_text(str(os.getpid()))
-            self._left = None
-
     def remove_all(self) -> None:
-        self.leave_platform()
         _remove_tree_list(self._bases())
 
     def remove_stale(self) -> list[str]:
@@ -271,29 +238,15 @@ class CgroupTree:
         return sorted(set(removed))
 
     def leftovers(self) -> list[Path]:
-        """Template and instance groups still present (not the platform and tenant levels)."""
+        """Template and instance groups still present (not the tenant levels)."""
         found = []
         for base in self._bases():
             if not base.exists():
                 continue
             for d in base.rglob("*"):
-                if d.is_dir() and d.name not in (PLATFORM, TENANTS) and d.parent.name != TENANTS:
+                if d.is_dir() and d.name != TENANTS and d.parent.name != TENANTS:
                     found.append(d)
         return found
-
-
-def _cpu_group_of(pid: int, tree: Path) -> Path | None:
-    """The group `pid` is in, in the CPU tree mounted at `tree` (from /proc/<pid>/cgroup)."""
-    try:
-        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        wanted = controllers == "" if tree == ROOT else "cpu" in controllers.split(",")
-        if wanted:
-            return tree / path.lstrip("/")
-    return None
 
 
 def favor_dynamic_changes() -> bool:
@@ -340,11 +293,6 @@ def _remove_tree(path: Path) -> None:
     for child in path.iterdir():
         if child.is_dir():
             _remove_tree(child)
-    if path.name == PLATFORM:
-        # Never kill here: `yun up` itself may be in it. It is empty once `yun up` left or died.
-        with contextlib.suppress(OSError):
-            path.rmdir()
-        return
     group = Cgroup([path])
     # Killed processes leave their group a moment later (longer under load): keep killing
     # and retrying for up to 5 s rather than leaving the group behind.

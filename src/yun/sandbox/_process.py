@@ -71,10 +71,6 @@ class ProcessSandbox:
                 "(or a delegated cgroup) to limit memory and processes"
             )
         self.cgroups.remove_stale()
-        # Before the zygote starts, so it (platform code too) is in the platform group.
-        if not self.cgroups.join_platform():
-            log.warning("could not move yun up into its cpu group: a busy sandbox can slow "
-                        "the gateway and with it every tenant")
         if self.walls_off:
             log.warning("sandbox walls left out: %s (for measuring their cost only; never run "
                         "untrusted code like this)", ", ".join(self.walls_off))
