@@ -496,6 +496,11 @@ def test_the_directory_in_the_filename_is_not_part_of_the_handler() -> None:
     assert (m.name, m.handler) == ("hello", "hello:handle")
 
 
+def test_the_decorator_takes_cpu_too() -> None:
+    source = "import yun\n@yun.function(memory=512, cpu=1.5)\ndef run(e): ...\n"
+    assert manifest_from_decorated_source(source, "job.py").cpu == 1.5
+
+
 def test_decorated_source_is_never_executed() -> None:
     source = "import os\nos.exit(1)\nraise SystemExit\nimport yun\n@yun.function\ndef f(e): ...\n"
     assert manifest_from_decorated_source(source, "app.py").handler == "app:f"
