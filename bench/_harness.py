@@ -175,7 +175,8 @@ class Yun:
         shutil.rmtree(self.dir, ignore_errors=True)
         # A `yun up` that had to be killed leaves its cgroups (the next start would remove them).
         for owner in self._owner_dirs():
-            for group in [*owner.glob("*/"), owner]:
+            # Deepest first: instances sit in tenant groups in the cpu tree.
+            for group in [*sorted(owner.rglob("*/"), key=lambda p: -len(p.parts)), owner]:
                 with suppress(OSError):
                     group.rmdir()
 
@@ -220,7 +221,7 @@ class Yun:
         """Names of the cgroups of `function`'s templates (`…@N.t…`) and instances."""
         prefix = f"default.{function}@"
         for owner in self._owner_dirs():  # the same names in every controller's tree
-            return [p.name for p in owner.iterdir() if p.name.startswith(prefix)]
+            return [p.name for p in owner.rglob(f"{prefix}*") if p.is_dir()]
         return []
 
     def instance_count(self, function: str) -> int:

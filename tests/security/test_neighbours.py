@@ -7,6 +7,7 @@ p99, with no failures. Afterwards nothing of A's instance is left.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import statistics
 import sys
@@ -27,7 +28,7 @@ FUNCTIONS = Path(__file__).resolve().parent / "functions"
 # B's p99 under attack may be at most this many times its quiet p99, or this floor: on a
 # 2-core machine shared with other work a quiet p99 of ~2 ms is noise-bound, not a promise.
 SLOWDOWN = 5.0
-FLOOR_S = 0.025
+FLOOR_S = 0.015
 
 
 @dataclass
@@ -139,15 +140,22 @@ def attacker_groups(yun: Yun) -> list[str]:
     """Cgroups of the attacker's instances (its template's end in `.t<hex>`) in any tree."""
     assert yun.process is not None
     owner = f"yun/up-{yun.process.pid}"
-    return [group.name for tree in Path("/sys/fs/cgroup").iterdir()
-            for group in (tree / owner).glob("*.noisy@*")
-            if not re.search(r"@\d+\.t", group.name)]
+    found = []
+    for tree in Path("/sys/fs/cgroup").iterdir():
+        # Instances sit in tenant groups in the CPU tree; groups vanish while we look.
+        for pattern in ("*.noisy@*", "tenants/*/*.noisy@*"):
+            with contextlib.suppress(OSError):
+                found += [group.name for group in (tree / owner).glob(pattern)
+                          if not re.search(r"@\d+\.t", group.name)]
+    return found
 
 
 @pytest.mark.parametrize(("attack", "ends_as"), [
     ("fork_bomb", {"timeout", "oom", "crashed"}),  # the pids limit stops it; then a limit ends it
     ("spin", {"timeout"}),
-    ("hog", {"oom"}),
+    # The hog fills its memory at its CPU quota's pace: on a loaded machine it may reach its
+    # timeout first. Either is a clear status.
+    ("hog", {"oom", "timeout"}),
 ])
 def test_an_attack_ends_in_a_clear_status_and_the_neighbour_keeps_its_latency(
         neighbours: Neighbours, attack: str, ends_as: set[str]) -> None:

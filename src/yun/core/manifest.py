@@ -54,6 +54,8 @@ WINDOW_RANGE = (6.0, 3600.0)  # seconds, Knative's bounds for autoscaling.knativ
 HISTOGRAM_RANGE = (600.0, 86400.0)  # seconds: at least 10 one-minute bins, at most a day
 _ASYNC_KEYS = ("max_age", "on_failure", "on_success", "retries")
 MAX_RETRIES = 10
+CPU_RANGE = (0.05, 64.0)  # cores per instance
+MIB_PER_CORE = 256  # the default `cpu`: memory / MIB_PER_CORE cores
 MAX_EVENT_AGE = 6 * 3600.0  # seconds, as Lambda
 _TARGET = re.compile(r"[a-z][a-z0-9-]{0,62}(:[A-Za-z0-9][A-Za-z0-9_-]{0,62})?")
 # `handler` comes from the decorated function and `async` is not a legal Python keyword argument.
@@ -172,6 +174,7 @@ def manifest_to_dict(m: Manifest) -> dict[str, object]:
         "handler": m.handler,
         "runtime": m.runtime,
         "memory": m.memory,
+        **({"cpu": m.cpu} if m.cpu is not None else {}),
         "timeout": float(m.timeout),
         "concurrency": m.concurrency,
         "scale": _scale_to_dict(s),
@@ -291,6 +294,7 @@ def _validate(raw: Mapping[str, object], where: Where) -> Manifest:
         handler=_handler(raw["handler"], where.of("handler")),
         runtime=_choice(raw.get("runtime"), "runtime", RUNTIMES, where),
         memory=integer(opt(raw, "memory", 128), "memory", 64, 10240, " MiB", where),
+        cpu=_cpu(raw.get("cpu"), where.of("cpu")),
         timeout=timeout,
         concurrency=concurrency,
         scale=_scale(raw.get("scale"), where, concurrency),
@@ -300,6 +304,24 @@ def _validate(raw: Mapping[str, object], where: Where) -> Manifest:
         triggers=parse_triggers(raw.get("triggers"), where, env),
         async_=_async(raw.get("async"), where),
     )
+
+
+def _cpu(value: object, at: str) -> float | None:
+    if value is None:
+        return None
+    low, high = CPU_RANGE
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not low <= value <= high):
+        raise fail(f"cpu must be a number of cores from {low} to {high:g}, was: {show(value)}",
+                   at)
+    return float(value)
+
+
+def instance_cpu(m: Manifest) -> float:
+    """Cores an instance of `m` may use: its `cpu`, else one core per MIB_PER_CORE of memory
+    (as Lambda gives CPU in proportion to memory, at a higher rate: a 128 MiB function gets
+    half a core, not Lambda's 7 %, so a light handler's warm path is never throttled)."""
+    return m.cpu if m.cpu is not None else m.memory / MIB_PER_CORE
 
 
 def _name(value: object, at: str) -> str:

@@ -127,6 +127,7 @@ class Manifest:
     handler: str  # module:function
     runtime: str = "python3.11"
     memory: int = 128  # MiB
+    cpu: float | None = None  # cores per instance; None: in proportion to memory (manifest.py)
     timeout: float = 10.0  # seconds
     concurrency: int = 1
     scale: ScaleSpec = field(default_factory=ScaleSpec)

@@ -34,6 +34,7 @@ from yun.core import (
     gb_seconds,
     http_status,
 )
+from yun.core.manifest import instance_cpu
 from yun.gateway._auth import KeyCache
 from yun.gateway._quotas import QuotaBook
 from yun.gateway._routes import Resolver
@@ -83,6 +84,8 @@ class Deployments:
             concurrency=manifest.concurrency,
             uid=self.uid_for(tenant),
             max_instances=manifest.scale.max,
+            tenant=tenant,
+            cpu=instance_cpu(manifest),
         )
         return self.node.pool(key, spec, function_policy(manifest.scale), manifest.concurrency)
 

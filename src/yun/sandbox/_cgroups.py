@@ -3,6 +3,17 @@
 Works on cgroup v2 (one unified tree) and v1 (one tree per controller). Every group Yun makes
 sits under `yun/<owner>/`, where owner names the `yun up` process, so a later start can find
 and remove what a crashed run left behind.
+
+CPU is shared per tenant in the CPU tree (v1's cpu controller, or the unified tree):
+
+    yun/<owner>/tenants/<tenant>/   one weight per tenant, however many instances it runs
+        <instance>                  a CFS quota: `cpu` cores, in short periods
+    yun/<owner>/<template|blank>    templates (they only import and fork) and blanks
+
+so a tenant's many instances get one tenant's share of a contended core. `yun up` stays in
+the group it was started in: moved under `yun/` it would share the sandboxes' single weight
+against every other process of the host (measured: 5x less warm-path throughput on a loaded
+host). On v1 the memory and pids trees keep flat per-instance groups.
 """
 
 from __future__ import annotations
@@ -21,6 +32,14 @@ from yun.runtime import _linux
 ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "pids", "cpu")
 _OWNER = re.compile(r"^up-(\d+)$")
+TENANTS = "tenants"
+# A capped instance that spins runs its quota, then is throttled for the rest of the period.
+# With the usual 100 ms period half a core means 50 ms on, 50 ms off: a neighbour waiting
+# behind the 50 ms sees it in its latency. So the quota is the kernel's least (1 ms) up to one
+# core and the period is short. The kernel notices a spent quota at its next tick, so a spinner
+# still runs up to one tick (4 ms at HZ=250, measured) and then repays the overrun throttled.
+MIN_QUOTA_US = 1000
+MAX_PERIOD_US = 1_000_000
 
 
 def is_v2() -> bool:
@@ -35,6 +54,22 @@ class Limits:
     memory_mb: int
     pids: int = 512
     cpu_weight: int = 100  # 1..10000, v2 semantics; mapped to cpu.shares on v1
+    cpu: float | None = None  # cores, enforced as a CFS quota; None: no cap
+
+
+def cpu_quota(cores: float) -> tuple[int, int]:
+    """(quota µs, period µs) for `cores`: the quota is 1 ms (the kernel's least) up to one
+    core, and the period stretches to fit, so a busy group is throttled after short runs
+    rather than after a long one; above one core the period is 1 ms."""
+    if cores <= 0:
+        raise ValueError(f"cpu must be more than 0 cores, was: {cores}")
+    period = min(MAX_PERIOD_US, max(MIN_QUOTA_US, round(MIN_QUOTA_US / cores)))
+    return max(MIN_QUOTA_US, round(cores * period)), period
+
+
+def shares(weight: int) -> int:
+    """cgroup v1 `cpu.shares` for a v2 `cpu.weight` (100 = 1024, the default of both)."""
+    return max(2, weight * 1024 // 100)
 
 
 class Cgroup:
@@ -64,6 +99,7 @@ class Cgroup:
                 _write(d / "memory.swap.max", "0", optional=True)
                 _write(d / "pids.max", str(limits.pids))
                 _write(d / "cpu.weight", str(limits.cpu_weight), optional=True)
+                _write_cpu_max_v2(d, limits.cpu)
             elif "/memory/" in str(d):
                 if old is None or old.memory_mb != limits.memory_mb:
                     # memsw (memory + swap) may never be below the memory limit: move the two
@@ -86,10 +122,12 @@ class Cgroup:
             elif "/pids/" in str(d):
                 if old is None or old.pids != limits.pids:
                     _write(d / "pids.max", str(limits.pids))
-            # A new group's cpu.shares is already 1024 (weight 100).
-            elif "/cpu/" in str(d) and (
-                    (old.cpu_weight if old is not None else 100) != limits.cpu_weight):
-                _write(d / "cpu.shares", str(max(2, limits.cpu_weight * 1024 // 100)))
+            elif "/cpu/" in str(d):
+                # A new group's cpu.shares is already 1024 (weight 100), with no quota.
+                if (old.cpu_weight if old is not None else 100) != limits.cpu_weight:
+                    _write(d / "cpu.shares", str(shares(limits.cpu_weight)))
+                if (old.cpu if old is not None else None) != limits.cpu:
+                    _write_cpu_max_v1(d, limits.cpu)
 
     def procs_fds(self) -> list[int]:
         """Open `cgroup.procs` of each tree; a process joins by writing "0" to every fd."""
@@ -152,7 +190,7 @@ class Cgroup:
 
 
 class CgroupTree:
-    """The groups of one `yun up` process: `yun/up-<pid>/<name>` in each tree."""
+    """The groups of one `yun up` process: `yun/<owner>/...` in each tree (layout above)."""
 
     def __init__(self, owner_pid: int | None = None) -> None:
         self.owner = f"up-{owner_pid or os.getpid()}"
@@ -167,6 +205,10 @@ class CgroupTree:
     def _bases(self) -> list[Path]:
         return list(self._base_dirs)
 
+    def _cpu_base(self) -> Path | None:
+        """The tree that shares CPU: the unified one, or v1's cpu tree."""
+        return next((b for b in self._bases() if self.v2 or b.parts[-3] == "cpu"), None)
+
     def _probe(self) -> bool:
         try:
             for base in self._bases():
@@ -178,14 +220,32 @@ class CgroupTree:
             return False
         return True
 
-    def create(self, name: str, limits: Limits) -> Cgroup:
-        dirs = [base / name for base in self._base_dirs]
+    def create(self, name: str, limits: Limits, tenant: str | None = None) -> Cgroup:
+        """A group `name`; with `tenant`, inside that tenant's CPU group."""
+        cpu_base = self._cpu_base()
+        dirs = []
+        for base in self._base_dirs:
+            if tenant is not None and base == cpu_base:
+                dirs.append(self._tenant_dir(base, tenant) / name)
+            else:
+                dirs.append(base / name)
         for d in dirs:
             with contextlib.suppress(FileExistsError):
                 os.mkdir(d)
         group = Cgroup(dirs)
         group.set_limits(limits)
         return group
+
+    def _tenant_dir(self, base: Path, tenant: str) -> Path:
+        # Every tenant's group has the default weight: equal shares between tenants.
+        parent = base / TENANTS
+        d = parent / tenant
+        if not d.is_dir():
+            d.mkdir(parents=True, exist_ok=True)
+            if self.v2:
+                _enable_v2_controllers(parent)
+                _enable_v2_controllers(d)
+        return d
 
     def remove_all(self) -> None:
         _remove_tree_list(self._bases())
@@ -205,7 +265,15 @@ class CgroupTree:
         return sorted(set(removed))
 
     def leftovers(self) -> list[Path]:
-        return [d for base in self._bases() if base.exists() for d in base.iterdir() if d.is_dir()]
+        """Template and instance groups still present (not the tenant levels)."""
+        found = []
+        for base in self._bases():
+            if not base.exists():
+                continue
+            for d in base.rglob("*"):
+                if d.is_dir() and d.name != TENANTS and d.parent.name != TENANTS:
+                    found.append(d)
+        return found
 
 
 def favor_dynamic_changes() -> bool:
@@ -243,20 +311,49 @@ def _cgroup2_mounts() -> list[tuple[str, str]]:
 
 def _remove_tree_list(bases: list[Path]) -> None:
     for base in bases:
-        if not base.is_dir():
-            continue
-        for child in base.iterdir():
-            if child.is_dir():
-                group = Cgroup([child])
-                # Killed processes leave their group a moment later (longer under load): keep
-                # killing and retrying for up to 5 s rather than leaving the group behind.
-                deadline = time.monotonic() + 5.0
-                while not group.remove() and time.monotonic() < deadline:
-                    group.kill()
-                    time.sleep(0.005)
-        with contextlib.suppress(OSError):
-            base.rmdir()
+        if base.is_dir():
+            _remove_tree(base)
 
+
+def _remove_tree(path: Path) -> None:
+    """Remove `path` and every group below it, deepest first."""
+    for child in path.iterdir():
+        if child.is_dir():
+            _remove_tree(child)
+    group = Cgroup([path])
+    # Killed processes leave their group a moment later (longer under load): keep killing
+    # and retrying for up to 5 s rather than leaving the group behind.
+    deadline = time.monotonic() + 5.0
+    while not group.remove() and time.monotonic() < deadline:
+        group.kill()
+        time.sleep(0.005)
+
+
+def _write_cpu_max_v1(d: Path, cores: float | None) -> None:
+    if not (d / "cpu.cfs_quota_us").exists():
+        return
+    # The burst may never exceed the quota: clear it and lift the quota before changing them.
+    _write(d / "cpu.cfs_burst_us", "0", optional=True)
+    _write(d / "cpu.cfs_quota_us", "-1")
+    if cores is None:
+        return
+    quota, period = cpu_quota(cores)
+    _write(d / "cpu.cfs_period_us", str(period))
+    _write(d / "cpu.cfs_quota_us", str(quota))
+    # An instance that was idle may run one extra quota at once (a request after a pause).
+    _write(d / "cpu.cfs_burst_us", str(quota), optional=True)
+
+
+def _write_cpu_max_v2(d: Path, cores: float | None) -> None:
+    if not (d / "cpu.max").exists():
+        return
+    _write(d / "cpu.max.burst", "0", optional=True)
+    if cores is None:
+        _write(d / "cpu.max", "max")
+        return
+    quota, period = cpu_quota(cores)
+    _write(d / "cpu.max", f"{quota} {period}")
+    _write(d / "cpu.max.burst", str(quota), optional=True)
 
 
 def _enable_v2_controllers(path: Path) -> None:

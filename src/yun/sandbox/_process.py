@@ -341,7 +341,9 @@ class Template:
         if not self.alive:
             raise PlatformError(f"the sandbox of {self.spec.key} is gone")
         started = time.perf_counter()
-        group = self.sandbox.cgroups.create(instance_id, Limits(memory_mb=self.spec.memory_mb))
+        group = self.sandbox.cgroups.create(
+            instance_id, Limits(memory_mb=self.spec.memory_mb, cpu=self.spec.cpu),
+            tenant=self.spec.tenant)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         host_ours, host_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         fds = [theirs.fileno(), host_theirs.fileno(), *group.procs_fds()]

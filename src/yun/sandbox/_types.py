@@ -24,6 +24,8 @@ class TemplateSpec:
     uid: int  # the tenant's own unprivileged uid (and gid)
     tmp_mb: int = 64
     max_instances: int = 1000  # scale.max: sizes the template's fork headroom
+    tenant: str = "default"  # instances share their tenant's CPU group
+    cpu: float | None = None  # cores per instance (a CFS quota); None: no cap
 
 
 @dataclass

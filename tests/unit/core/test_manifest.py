@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from yun.core.errors import InvalidRequest, ManifestError
 from yun.core.manifest import (
+    instance_cpu,
     load_manifest,
     manifest_from_decorated_source,
     manifest_from_dict,
@@ -151,7 +152,7 @@ def test_manifest_error_is_an_invalid_request() -> None:
 def test_unknown_key_names_the_key_and_line_and_suggests_the_closest() -> None:
     message = error_of(yaml_with("timeout: 2s\nmemroy: 128"))
     assert message.startswith("unknown key 'memroy' (yun.yaml line 4); did you mean 'memory'?")
-    assert "known keys: async, concurrency, env, handler, memory" in message
+    assert "known keys: async, concurrency, cpu, env, handler, memory" in message
 
 
 def test_unknown_key_with_nothing_close_lists_the_known_keys_without_a_guess() -> None:
@@ -251,6 +252,28 @@ def test_unknown_runtime_lists_the_supported_ones() -> None:
 )
 def test_memory_must_be_an_integer_in_range(value: str, expected: str) -> None:
     assert error_of(yaml_with(f"memory: {value}")) == f"{expected} (yun.yaml line 3)"
+
+
+def test_cpu_is_a_number_of_cores() -> None:
+    assert load_manifest(yaml_with("cpu: 1.5")).cpu == 1.5
+    assert load_manifest(yaml_with("cpu: 2")).cpu == 2.0
+
+
+def test_cpu_left_out_is_in_proportion_to_memory() -> None:
+    assert load_manifest(yaml_with("memory: 128")).cpu is None
+    assert instance_cpu(load_manifest(yaml_with("memory: 128"))) == 0.5
+    assert instance_cpu(load_manifest(yaml_with("memory: 1024"))) == 4.0
+    assert instance_cpu(load_manifest(yaml_with("cpu: 0.25"))) == 0.25
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("0", "0"), ("0.01", "0.01"), ("65", "65"), ("true", "True"), ("'1'", "'1'"),
+     (".nan", "nan"), ("[1]", "[1]")],
+)
+def test_cpu_out_of_range_names_the_value_and_line(value: str, shown: str) -> None:
+    assert error_of(yaml_with(f"cpu: {value}")) == (
+        f"cpu must be a number of cores from 0.05 to 64, was: {shown} (yun.yaml line 3)")
 
 
 def test_wrong_type_for_timeout_names_the_expected_type() -> None:
@@ -482,6 +505,11 @@ def test_the_directory_in_the_filename_is_not_part_of_the_handler() -> None:
     assert (m.name, m.handler) == ("hello", "hello:handle")
 
 
+def test_the_decorator_takes_cpu_too() -> None:
+    source = "import yun\n@yun.function(memory=512, cpu=1.5)\ndef run(e): ...\n"
+    assert manifest_from_decorated_source(source, "job.py").cpu == 1.5
+
+
 def test_decorated_source_is_never_executed() -> None:
     source = "import os\nos.exit(1)\nraise SystemExit\nimport yun\n@yun.function\ndef f(e): ...\n"
     assert manifest_from_decorated_source(source, "app.py").handler == "app:f"
@@ -629,6 +657,7 @@ def manifests(draw: st.DrawFn) -> Manifest:
         + draw(identifiers),
         runtime=draw(st.sampled_from(["python3.11", "python3.12", "python3.13"])),
         memory=draw(st.integers(64, 10240)),
+        cpu=draw(st.none() | st.floats(min_value=0.05, max_value=64)),
         timeout=draw(st.floats(min_value=0, max_value=900, exclude_min=True)),
         concurrency=concurrency,
         scale=ScaleSpec(
