@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -37,7 +37,9 @@ async def parts(tmp_path: Path) -> AsyncIterator[tuple[Store, SqlQueue]]:
     await store.close()
 
 
-async def _dispatch_until_acked(store: Store, queue: SqlQueue, job: Job
+async def _dispatch_until_acked(store: Store, queue: SqlQueue, job: Job,
+                                invoker: object | None = None,
+                                resolve: Callable[[str, str], Awaitable[Version]] | None = None,
                                 ) -> list[tuple[str, str]]:
     """Run a dispatcher until the job left the queue; the destination records it sent."""
     delivered: list[tuple[str, str]] = []
@@ -50,8 +52,8 @@ async def _dispatch_until_acked(store: Store, queue: SqlQueue, job: Job
 
     await queue.put(job)
     await store.invocation_queued(job.id, job.tenant, job.target, job.source)
-    dispatcher = Dispatcher(queue, store, NeverInvoked(), Resolver(store).resolve,  # type: ignore[arg-type]
-                            deliver, active)
+    dispatcher = Dispatcher(queue, store, invoker or NeverInvoked(),  # type: ignore[arg-type]
+                            resolve or Resolver(store).resolve, deliver, active)
     runner = asyncio.create_task(dispatcher.run())
     deadline = time.monotonic() + 5
     while await queue.depth():
@@ -151,23 +153,8 @@ async def test_the_version_resolved_for_the_async_settings_is_the_one_that_runs(
             return SimpleNamespace(request_id=request_id, recorded=done,
                                    outcome=Outcome(Status.SUCCESS, b'{"ok": 1}'))
 
-    async def deliver(tenant: str, target: str, record: bytes, key: str, depth: int) -> None:
-        pass
-
-    async def active(tenant: str) -> object:
-        return tenant
-
     job = Job(id="same1", tenant="default", target="fn", body=b"{}", source="api",
               enqueued_at=time.time())
-    await queue.put(job)
-    await store.invocation_queued(job.id, job.tenant, job.target, job.source)
-    dispatcher = Dispatcher(queue, store, Recording(), resolve, deliver, active)  # type: ignore[arg-type]
-    runner = asyncio.create_task(dispatcher.run())
-    deadline = time.monotonic() + 5
-    while await queue.depth():
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.02)
-    dispatcher.stop()
-    await runner
+    await _dispatch_until_acked(store, queue, job, Recording(), resolve)
     assert len(resolved) == 1 and ran == resolved
     assert (await store.get_invocation("default", job.id)).status == "succeeded"
