@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,8 +27,18 @@ def _insert_sql(table: sa.Table, columns: list[str]) -> str:
 
 _ACTIVATION_COLUMNS = [c.name for c in activations.columns]
 _LOG_COLUMNS = [c.name for c in logs.columns if c.name != "id"]
-_SQLITE_ACTIVATIONS = _insert_sql(activations, _ACTIVATION_COLUMNS)
-_SQLITE_LOGS = _insert_sql(logs, _LOG_COLUMNS)
+SQLITE_ACTIVATIONS = _insert_sql(activations, _ACTIVATION_COLUMNS)
+SQLITE_LOGS = _insert_sql(logs, _LOG_COLUMNS)
+
+
+def sqlite_rows(
+    records: Sequence[ActivationRecord], lines: Sequence[LogLine]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The batch as plain tuples in the column order of `SQLITE_ACTIVATIONS` / `SQLITE_LOGS`:
+    SQLAlchemy's per-row parameter processing was most of the cost of recording an invocation
+    on the embedded profile. The values are already the columns' Python types."""
+    return ([tuple(row[c] for c in _ACTIVATION_COLUMNS) for row in map(activation_to_row, records)],
+            [tuple(row[c] for c in _LOG_COLUMNS) for row in map(log_to_row, lines)])
 
 
 async def add(
@@ -35,16 +46,11 @@ async def add(
 ) -> None:
     # executemany: one statement per table for the whole batch.
     if conn.dialect.name == "sqlite":
-        # Plain tuples straight to the driver: SQLAlchemy's per-row parameter processing
-        # was most of the cost of recording an invocation on the embedded profile. The
-        # values are already the columns' Python types (text, int, float, None).
-        if records:
-            await conn.exec_driver_sql(_SQLITE_ACTIVATIONS, [
-                tuple(row[c] for c in _ACTIVATION_COLUMNS)
-                for row in map(activation_to_row, records)])
-        if lines:
-            await conn.exec_driver_sql(_SQLITE_LOGS, [
-                tuple(row[c] for c in _LOG_COLUMNS) for row in map(log_to_row, lines)])
+        activation_rows, log_rows = sqlite_rows(records, lines)
+        if activation_rows:
+            await conn.exec_driver_sql(SQLITE_ACTIVATIONS, activation_rows)
+        if log_rows:
+            await conn.exec_driver_sql(SQLITE_LOGS, log_rows)
         return
     if records:
         await conn.execute(sa.insert(activations), [activation_to_row(r) for r in records])

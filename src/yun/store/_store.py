@@ -29,6 +29,7 @@ from yun.store import (
     _triggers,
     _versions,
 )
+from yun.store._appender import SqliteAppender
 from yun.store._batch import Batcher
 from yun.store._engine import WRITE, create_engine
 from yun.store._models import (
@@ -68,6 +69,7 @@ class Store:
         self._name = engine.url.render_as_string(hide_password=True)
         # The async path's small per-job writes share transactions (see `_batch`).
         self._batch = Batcher(lambda: self._transaction(write=True))
+        self._appender = _appender_for(engine)
 
     @classmethod
     async def open(cls, url: str, *, now: Callable[[], float] = time.time) -> Store:
@@ -93,6 +95,8 @@ class Store:
         return self._batch
 
     async def close(self) -> None:
+        if self._appender is not None:
+            await self._appender.close()
         await self._engine.dispose()
 
     async def __aenter__(self) -> Store:
@@ -293,6 +297,9 @@ class Store:
     ) -> None:
         """Store a batch in one transaction (group commit: one fsync for many invocations).
         A record id already stored fails the whole batch with `Conflict`."""
+        if self._appender is not None:
+            await self._appender.add(*_activations.sqlite_rows(records, logs))
+            return
         await self._write(lambda c: _activations.add(c, records, logs), attempts=1)
 
     async def list_activations(
@@ -472,3 +479,14 @@ class Store:
     async def purge_dead_letters(self, tenant: str, id: str | None = None) -> int:
         """Delete one letter (NotFound if absent) or all of the tenant's; how many went."""
         return await self._write(lambda c: _invocations.purge(c, tenant, id))
+
+
+def _appender_for(engine: AsyncEngine) -> SqliteAppender | None:
+    """A SQLite file gets the records' own connection; in-memory and URI databases (which a
+    second connection would not share) and other backends go through the engine."""
+    url = engine.url
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:") or url.query.get("uri"):
+        return None
+    return SqliteAppender(database, _activations.SQLITE_ACTIVATIONS, _activations.SQLITE_LOGS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from yun.core.errors import Conflict, InvalidRequest, NotFound
+from yun.core.errors import Conflict, InvalidRequest, NotFound, PlatformError
 from yun.core.types import ActivationRecord, Alias, Manifest, Network, ScaleSpec, Status
 from yun.store import LogLine, Store
 from yun.store._engine import create_engine
@@ -360,3 +361,25 @@ async def test_limits_below_one_are_refused(store: Store) -> None:
         await store.list_activations("default", limit=0)
     with pytest.raises(InvalidRequest, match="was: -1"):
         await store.list_logs("default", None, limit=-1)
+
+
+async def test_sqlite_records_wait_for_a_writer_holding_the_lock(tmp_path: Path) -> None:
+    """Records go through their own SQLite connection: another writer's transaction delays
+    them (busy timeout) instead of failing or interleaving with them."""
+    path = tmp_path / "yun.db"
+    store = await Store.open(f"sqlite+aiosqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        adding = asyncio.create_task(store.add_activations([record("a1")], [log("a1", "x")]))
+        await asyncio.sleep(0.3)
+        assert not adding.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(adding, 10)
+        assert [r.id for r in await store.list_activations("default")] == ["a1"]
+        assert [x.line for x in await store.list_logs("default", None)] == ["x"]
+    finally:
+        other.close()
+        await store.close()
+    with pytest.raises(PlatformError, match="closed"):
+        await store.add_activations([record("a2")], [])
