@@ -13,7 +13,7 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,6 +178,48 @@ def test_an_attack_ends_in_a_clear_status_and_the_neighbour_keeps_its_latency(
             return
     pytest.fail(f"B's p99 under a {attack} stayed above {result.bound * 1000:.1f} ms "
                 "in three rounds")
+
+
+def cpu_tree(yun: Yun) -> Path:
+    assert yun.process is not None
+    v1 = Path("/sys/fs/cgroup/cpu/yun") / f"up-{yun.process.pid}"
+    return v1 if v1.is_dir() else Path("/sys/fs/cgroup/yun") / f"up-{yun.process.pid}"
+
+
+def wait_for(read: Callable[[], str], value: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if read() == value:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_a_tenant_with_a_long_call_yields_the_cpu_until_it_ends(neighbours: Neighbours) -> None:
+    """`yun up` runs in the platform's CPU group; a tenant whose instance runs into its CPU
+    quota turns idle (every other wake-up preempts it), and the platform outranks every
+    sandbox, for as long as the call it was caught in runs."""
+    yun, tree = neighbours.yun, cpu_tree(neighbours.yun)
+    assert yun.process is not None
+    assert str(yun.process.pid) in (tree / "platform" / "cgroup.procs").read_text().split()
+    assert neighbours.a.post("/fn/noisy", json={"attack": "calm"}).status_code == 200
+    idle_a = tree / "tenants" / "tenant-a" / "cpu.idle"
+    idle_b = tree / "tenants" / "tenant-b" / "cpu.idle"
+    weight = tree / "platform" / ("cpu.shares" if "/cpu/" in str(tree) else "cpu.weight")
+    normal = weight.read_text().strip()
+    assert idle_a.read_text().strip() == "0"
+    attack = threading.Thread(target=lambda: neighbours.a.post("/fn/noisy",
+                                                                json={"attack": "spin"}))
+    attack.start()
+    try:
+        assert wait_for(lambda: idle_a.read_text().strip(), "1", 1.5)
+        assert int(weight.read_text()) > int(normal)
+        assert neighbours.b.post("/fn/quiet", json={}).status_code == 200
+        assert idle_b.read_text().strip() == "0"
+    finally:
+        attack.join(15)
+    assert wait_for(lambda: idle_a.read_text().strip(), "0", 5.0)
+    assert weight.read_text().strip() == normal
 
 
 def test_nothing_is_left_after_the_node_stops(neighbours: Neighbours) -> None:

@@ -12,6 +12,18 @@ from yun.node._host import HostHandler, serve_host
 from yun.protocol import Invoke, Message, Result, encode
 from yun.sandbox import SandboxInstance
 
+# While an instance has calls in flight and is not CPU-bound, it is looked at every
+# WATCH_FIRST s for the first WATCH_CLOSE looks, then less and less often (up to WATCH_MOST).
+# Once it has run into its CPU quota since the look before, it is "CPU-bound" and its tenant
+# yields the CPU to every other wake-up (see `NodeAgent._long_running`) until the calls it
+# was caught running have all ended: demoted, a spinner is throttled less, so the quota
+# cannot tell when it stops. Most calls end before the first look; one that spins or forks
+# is caught within a few looks. Calls that only wait (for I/O, or queued behind others on a
+# busy instance) never count.
+WATCH_FIRST = 0.005
+WATCH_CLOSE = 4
+WATCH_MOST = 0.08
+
 
 class InstanceGone(Exception):
     """The instance died (or was killed) before answering this call."""
@@ -44,6 +56,14 @@ class Instance:
         self.depths: dict[str, int] = {}
         self._timed_out: set[str] = set()
         self._on_gone = on_gone
+        # Told when the instance turns CPU-bound (True) and when that ends (False).
+        self.on_cpu_bound: Callable[[bool], None] | None = None
+        self.cpu_bound = False
+        self._watch: asyncio.TimerHandle | None = None
+        self._watch_step = WATCH_FIRST
+        self._looks = 0  # in this busy spell
+        self._throttled = 0  # times throttled at the last look (a new group starts at 0)
+        self._bound_calls: set[str] = set()  # in flight when it was found CPU-bound
         self._conn: InstanceConnection | None = None
         self._host: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
@@ -76,6 +96,11 @@ class Instance:
 
     def _gone(self) -> None:
         self.alive = False
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+        self._bound_calls.clear()
+        self._set_cpu_bound(False)
         if self._conn is not None:
             self._conn.close()
         if self._host is not None:
@@ -106,6 +131,9 @@ class Instance:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[Result, bytes]] = loop.create_future()
         self._pending[invoke.id] = future
+        if self._watch is None and not self.cpu_bound and self.on_cpu_bound is not None:
+            self._watch_step, self._looks = WATCH_FIRST, 0
+            self._watch = loop.call_later(WATCH_FIRST, self._look)
         if invoke.depth:
             self.depths[invoke.id] = invoke.depth
         # call_later rather than wait_for: no extra task per call on the hot path.
@@ -118,8 +146,45 @@ class Instance:
         finally:
             timer.cancel()
             self._pending.pop(invoke.id, None)
+            if self.cpu_bound and invoke.id in self._bound_calls:
+                self._calls_ended(invoke.id)
             if invoke.depth:
                 del self.depths[invoke.id]
+
+    def _look(self) -> None:
+        """One look at the CPU quota (see WATCH_FIRST). The count of the last look is kept
+        across idle spells: a call that spins from its start is caught at the first look."""
+        self._watch = None
+        if not self._pending or not self.alive or self.cpu_bound:
+            return
+        throttled = self.cgroup.throttled()
+        if throttled > self._throttled:
+            self._throttled = throttled
+            self._bound_calls = set(self._pending)
+            self._set_cpu_bound(True)
+            return
+        self._looks += 1
+        if self._looks >= WATCH_CLOSE:
+            self._watch_step = min(self._watch_step * 2, WATCH_MOST)
+        self._watch = asyncio.get_running_loop().call_later(self._watch_step, self._look)
+
+    def _calls_ended(self, request_id: str) -> None:
+        """A call the instance was caught CPU-bound in ended; with the last of them, it is
+        judged afresh (from the quota count now) for whatever is still in flight."""
+        self._bound_calls.discard(request_id)
+        if self._bound_calls:
+            return
+        self._set_cpu_bound(False)
+        self._throttled = self.cgroup.throttled()
+        if self._pending and self.alive and self._watch is None:
+            self._watch_step, self._looks = WATCH_FIRST, 0
+            self._watch = asyncio.get_running_loop().call_later(WATCH_FIRST, self._look)
+
+    def _set_cpu_bound(self, bound: bool) -> None:
+        if bound != self.cpu_bound:
+            self.cpu_bound = bound
+            if self.on_cpu_bound is not None:
+                self.on_cpu_bound(bound)
 
     def _expire(self, request_id: str, timeout: float) -> None:
         future = self._pending.get(request_id)

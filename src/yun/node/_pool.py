@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from yun.autoscaler import Policy, ScaleDecision, Scaler
@@ -44,6 +45,8 @@ class VersionPool:
         self.by_pid: dict[int, Instance] = {}
         self.cold_starts = 0
         self.served = 0
+        # Told when an instance of this pool turns CPU-bound and back (set by the node agent).
+        self.on_long: Callable[[bool], None] | None = None
         self.inflight = 0  # a count, not a sum over instances: it is read at every call
         self.start_failed_at: float | None = None  # when the last start failed, if it did
 

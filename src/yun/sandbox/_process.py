@@ -76,6 +76,11 @@ class ProcessSandbox:
                 "(or a delegated cgroup) to limit memory and processes"
             )
         self.cgroups.remove_stale()
+        try:
+            self.cgroups.enter_platform()  # before the zygote: it forks on the platform's behalf
+        except OSError as exc:
+            log.warning("could not move into the platform's CPU group (%s): requests may wait "
+                        "behind busy instances", exc)
         if self.walls_off:
             log.warning("sandbox walls left out: %s (for measuring their cost only; never run "
                         "untrusted code like this)", ", ".join(self.walls_off))
@@ -282,6 +287,7 @@ class ProcessSandbox:
                 self._zygote.kill()
             await asyncio.to_thread(self._zygote.wait)
             self._zygote = None
+        self.cgroups.leave_platform()
         await asyncio.to_thread(self.cgroups.remove_all)
         self.network.stop()  # last: the walls stay up while any sandbox may still run
 
