@@ -31,7 +31,7 @@ from yun.core._checks import (
 )
 from yun.core._triggers import parse_bucket_destination, parse_triggers, trigger_to_dict
 from yun.core.errors import ManifestError
-from yun.core.types import AsyncSpec, Manifest, Network, ScaleSpec
+from yun.core.types import AsyncSpec, Manifest, Network, ScaleSpec, Tier
 
 __all__ = [
     "load_manifest",
@@ -181,6 +181,7 @@ def manifest_to_dict(m: Manifest) -> dict[str, object]:
         "env": dict(m.env),
         "requirements": m.requirements,
         "network": str(m.network),
+        **({"sandbox": str(m.sandbox)} if m.sandbox != Tier.PROCESS else {}),
         **({"async": _async_to_dict(m.async_)} if m.async_ != AsyncSpec() else {}),
         **({"triggers": [trigger_to_dict(t) for t in m.triggers]} if m.triggers else {}),
     }
@@ -289,6 +290,11 @@ def _validate(raw: Mapping[str, object], where: Where) -> Manifest:
         raise fail(message, where.of("timeout"))
     concurrency = integer(opt(raw, "concurrency", 1), "concurrency", 1, 1000, "", where)
     env = _env(raw.get("env"), where)
+    network = Network(_choice(raw.get("network"), "network", tuple(Network), where))
+    sandbox = Tier(_choice(raw.get("sandbox"), "sandbox", tuple(Tier), where))
+    if sandbox == Tier.RUNSC and network == Network.EGRESS:
+        raise fail("network: egress is not available with sandbox: runsc (its instances have "
+                   "no network); use sandbox: process", where.of("network"))
     return Manifest(
         name=_name(raw["name"], where.of("name")),
         handler=_handler(raw["handler"], where.of("handler")),
@@ -300,7 +306,8 @@ def _validate(raw: Mapping[str, object], where: Where) -> Manifest:
         scale=_scale(raw.get("scale"), where, concurrency),
         env=env,
         requirements=_requirements(raw.get("requirements"), where.of("requirements")),
-        network=Network(_choice(raw.get("network"), "network", tuple(Network), where)),
+        network=network,
+        sandbox=sandbox,
         triggers=parse_triggers(raw.get("triggers"), where, env),
         async_=_async(raw.get("async"), where),
     )

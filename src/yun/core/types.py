@@ -24,6 +24,13 @@ class Network(StrEnum):
     EGRESS = "egress"
 
 
+class Tier(StrEnum):
+    """The isolation an instance runs in (`sandbox:` in yun.yaml)."""
+
+    PROCESS = "process"  # forked from a warm template into namespaces, cgroups, seccomp
+    RUNSC = "runsc"  # a gVisor sandbox per instance: its own application kernel
+
+
 @dataclass(frozen=True, slots=True)
 class ScaleSpec:
     min: int = 0
@@ -134,6 +141,7 @@ class Manifest:
     env: dict[str, str] = field(default_factory=dict)
     requirements: str | None = None
     network: Network = Network.NONE
+    sandbox: Tier = Tier.PROCESS
     triggers: tuple[Trigger, ...] = ()
     async_: AsyncSpec = field(default_factory=AsyncSpec)  # `async:` in yun.yaml
 

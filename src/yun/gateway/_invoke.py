@@ -86,6 +86,7 @@ class Deployments:
             max_instances=manifest.scale.max,
             tenant=tenant,
             cpu=instance_cpu(manifest),
+            tier=manifest.sandbox.value,
         )
         return self.node.pool(key, spec, function_policy(manifest.scale), manifest.concurrency)
 

@@ -26,7 +26,13 @@ from yun.node._memory import Admission
 from yun.node._outcome import Outcome, throttled
 from yun.node._pool import PoolStatus, VersionPool, Waiter, status
 from yun.protocol import Invoke
-from yun.sandbox import InitError, ProcessSandbox, Template, TemplateSpec, discard_cgroup
+from yun.sandbox import (
+    InitError,
+    ProcessSandbox,
+    SandboxTemplate,
+    TemplateSpec,
+    discard_cgroup,
+)
 
 START_RETRY_SECONDS = 5.0  # the tick's pause after a failed instance start
 
@@ -271,11 +277,11 @@ class NodeAgent:
         self._tasks.create_task(instance.serve_host(pool.key, self.host or _no_host))
         pool.dispatch()
 
-    async def _template(self, pool: VersionPool) -> Template:
+    async def _template(self, pool: VersionPool) -> SandboxTemplate:
         if pool.template is not None and pool.template.alive:
             return pool.template
         if pool.template_start is None:
-            future: asyncio.Future[Template] = asyncio.get_running_loop().create_future()
+            future: asyncio.Future[SandboxTemplate] = asyncio.get_running_loop().create_future()
             pool.template_start = future
             try:
                 template = await self.sandbox.start_template(

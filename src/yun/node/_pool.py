@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from yun.autoscaler import Policy, ScaleDecision, Scaler
 from yun.node._instance import Instance
-from yun.sandbox import Template, TemplateSpec
+from yun.sandbox import SandboxTemplate, TemplateSpec
 
 
 @dataclass(eq=False)  # identity: removal from the deque must not compare futures
@@ -36,8 +36,8 @@ class VersionPool:
         # `scale.min` is the agent's to apply: only the version traffic is routed to keeps it.
         self.scaler = Scaler(dataclasses.replace(policy, min=0))
         self.decision: ScaleDecision | None = None  # the last tick's, for `yun top`
-        self.template: Template | None = None
-        self.template_start: asyncio.Future[Template] | None = None
+        self.template: SandboxTemplate | None = None
+        self.template_start: asyncio.Future[SandboxTemplate] | None = None
         self.instances: dict[str, Instance] = {}
         self.starting = 0
         self.waiters: deque[Waiter] = deque()

@@ -140,10 +140,15 @@ def _environment(spec: SpawnTemplate) -> None:
 
 
 def _load_handler(spec: SpawnTemplate) -> Callable[..., object]:
-    module_name, _, attribute = spec.handler.partition(":")
     pivoted = spec.namespaces and "pivot_root" not in spec.walls_off
     code, layer = ((_rootfs.CODE, _rootfs.LAYER if spec.layer_dir else None) if pivoted
                    else (spec.code_dir, spec.layer_dir))
+    return load_handler(spec.handler, code, layer)
+
+
+def load_handler(handler_name: str, code: str, layer: str | None) -> Callable[..., object]:
+    """Import `module:function` from the function's code (then its layer)."""
+    module_name, _, attribute = handler_name.partition(":")
     # Only the function's own code, its dependency layer and the standard library: the
     # platform's site-packages stay invisible to user code (already-imported modules remain).
     stdlib = [p for p in sys.path if "site-packages" not in p and p and os.path.isdir(p)]
@@ -154,7 +159,7 @@ def _load_handler(spec: SpawnTemplate) -> Callable[..., object]:
     if handler is None:
         raise AttributeError(f"module {module_name!r} has no attribute {attribute!r}")
     if not callable(handler):
-        raise TypeError(f"handler {spec.handler!r} is not callable")
+        raise TypeError(f"handler {handler_name!r} is not callable")
     return handler  # type: ignore[no-any-return]
 
 

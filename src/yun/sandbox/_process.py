@@ -34,7 +34,8 @@ from yun.sandbox._blanks import QUIET_SECONDS, BlankDemand, memory_ceiling
 from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits, favor_dynamic_changes
 from yun.sandbox._channel import ControlChannel, seqpacket_pair
 from yun.sandbox._network import EgressNetwork
-from yun.sandbox._types import InitError, SandboxInstance, TemplateSpec
+from yun.sandbox._runsc import RunscTier
+from yun.sandbox._types import InitError, SandboxInstance, SandboxTemplate, TemplateSpec
 
 log = logging.getLogger("yun.sandbox")
 
@@ -63,6 +64,7 @@ class ProcessSandbox:
         self._refill = asyncio.Event()
         self._starting = 0  # template starts and forks in progress: no refill while any runs
         self.cgroups = CgroupTree()
+        self.runsc = RunscTier(self.cgroups, log_path.parent / "runsc", log_path)
         self.network = EgressNetwork()
         self._zygote: subprocess.Popen[bytes] | None = None
         self._control: ControlChannel | None = None
@@ -106,8 +108,11 @@ class ProcessSandbox:
         self._control = ControlChannel(ours)
 
     async def start_template(self, spec: TemplateSpec,
-                             on_exit: Callable[[int, int], None]) -> Template:
-        """A template for `spec`, ready to fork: from a pre-started blank when one fits."""
+                             on_exit: Callable[[int, int], None]) -> SandboxTemplate:
+        """A template for `spec`, ready to fork: from a pre-started blank when one fits
+        (`runsc`: what each instance's own gVisor sandbox is started from)."""
+        if spec.tier == "runsc":
+            return await self.runsc.start_template(spec, on_exit)
         started = time.perf_counter()
         self.demand.started(time.monotonic())
         with self.cold_step():

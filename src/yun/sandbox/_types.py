@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from typing import Protocol
 
 from yun.sandbox._cgroups import Cgroup
 
@@ -26,6 +27,7 @@ class TemplateSpec:
     max_instances: int = 1000  # scale.max: sizes the template's fork headroom
     tenant: str = "default"  # instances share their tenant's CPU group
     cpu: float | None = None  # cores per instance (a CFS quota); None: no cap
+    tier: str = "process"  # or "runsc" (`sandbox:` in yun.yaml)
 
 
 @dataclass
@@ -38,6 +40,18 @@ class SandboxInstance:
     host_sock: socket.socket  # the instance's host calls (buckets, invoking functions)
     cgroup: Cgroup
     fork_ms: float
+
+
+class SandboxTemplate(Protocol):
+    """What a tier's template offers the node agent: instances of one function version."""
+
+    alive: bool
+    group: Cgroup
+    init_ms: float
+
+    async def fork(self, instance_id: str) -> SandboxInstance: ...
+
+    def close(self) -> None: ...
 
 
 class InitError(Exception):

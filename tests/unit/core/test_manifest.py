@@ -19,7 +19,7 @@ from yun.core.manifest import (
     manifest_from_dict,
     manifest_to_dict,
 )
-from yun.core.types import AsyncSpec, Manifest, Network, ScaleSpec
+from yun.core.types import AsyncSpec, Manifest, Network, ScaleSpec, Tier
 
 FULL = """\
 name: hello
@@ -414,6 +414,25 @@ def test_network_must_be_none_or_egress(value: str) -> None:
     assert error_of(yaml_with(f"network: {value}")).startswith(
         "network must be one of none, egress, was:"
     )
+
+
+def test_sandbox_is_process_by_default_and_runsc_on_request() -> None:
+    assert load_manifest(yaml_with("")).sandbox == Tier.PROCESS
+    runsc = load_manifest(yaml_with("sandbox: runsc"))
+    assert runsc.sandbox == Tier.RUNSC
+    assert manifest_from_dict(manifest_to_dict(runsc)) == runsc
+    assert "sandbox" not in manifest_to_dict(load_manifest(yaml_with("")))
+
+
+def test_sandbox_must_be_a_known_tier() -> None:
+    assert error_of(yaml_with("sandbox: docker")).startswith(
+        "sandbox must be one of process, runsc, was: 'docker'")
+
+
+def test_a_runsc_sandbox_has_no_network() -> None:
+    message = error_of(yaml_with("sandbox: runsc\nnetwork: egress\n"))
+    assert message.startswith("network: egress is not available with sandbox: runsc")
+    assert message.endswith("(yun.yaml line 4)")
 
 
 def test_triggers_must_be_a_list_and_async_a_mapping() -> None:

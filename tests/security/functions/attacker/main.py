@@ -28,9 +28,10 @@ def _status():
     for line in _read_all("/proc/self/status").splitlines():
         key, _, value = line.partition(":")
         fields[key] = value.strip()
-    return {"uid": os.getuid(), "Seccomp": fields["Seccomp"], "CapEff": fields["CapEff"],
-            "CapPrm": fields["CapPrm"], "CapBnd": fields["CapBnd"],
-            "NoNewPrivs": fields["NoNewPrivs"]}
+    # gVisor's /proc shows no Seccomp or NoNewPrivs line (its filter is on its own kernel).
+    return {"uid": os.getuid(), "Seccomp": fields.get("Seccomp"), "CapEff": fields["CapEff"],
+            "CapPrm": fields["CapPrm"], "CapBnd": fields.get("CapBnd"),
+            "NoNewPrivs": fields.get("NoNewPrivs")}
 
 
 def _read_all(path):
@@ -74,6 +75,17 @@ def _fill_tmp():
     return written
 
 
+def _spin():
+    while True:
+        pass
+
+
+def _hog():
+    hoard = []
+    while True:
+        hoard.append(bytearray(1 << 20))
+
+
 def handle(event, context):
     probe = event["probe"]
     arg = event.get("arg")
@@ -93,5 +105,7 @@ def handle(event, context):
         "pids": lambda: sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
         "exe_write": lambda: _write("/proc/self/exe", b"x"),
         "release_agent": lambda: _write("/sys/fs/cgroup/release_agent", b"/x"),
+        "spin": _spin,
+        "hog": _hog,
     }
     return _try(probes[probe])
