@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from yun_harness import Yun, free_port
 
 ATTACKER = Path(__file__).resolve().parent / "functions" / "attacker"
+INTEGRATION = Path(__file__).resolve().parents[1] / "integration" / "functions"
 pytestmark = pytest.mark.skipif(shutil.which("runsc") is None,
                                 reason="gVisor's runsc is not installed (scripts/setup does)")
 
@@ -33,10 +34,15 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Yun]:
     manifest = yaml.safe_load((folder / "yun.yaml").read_text())
     manifest.update(name="gattacker", sandbox="runsc", timeout="5s")
     (folder / "yun.yaml").write_text(yaml.safe_dump(manifest))
+    caller = folder.parent / "caller"
+    shutil.copytree(INTEGRATION / "caller", caller)
+    with (caller / "yun.yaml").open("a") as manifest_file:
+        manifest_file.write("sandbox: runsc\n")
     yun = Yun(data_dir=folder.parent / "data", port=free_port())
     yun.start()
-    deployed = yun.deploy(folder)
-    assert deployed.returncode == 0, deployed.stderr
+    for function in (folder, caller, INTEGRATION / "warm"):
+        deployed = yun.deploy(function)
+        assert deployed.returncode == 0, deployed.stderr
     try:
         yield yun
     finally:
@@ -76,6 +82,14 @@ def test_the_host_filesystem_and_secrets_are_not_visible(node: Yun) -> None:
 def test_there_is_no_network(node: Yun) -> None:
     for target in (f"127.0.0.1:{node.port}", "127.0.0.1:5432", "10.255.255.1:80"):
         assert probe(node, "connect", target)["ok"] is False, target
+
+
+def test_host_calls_reach_the_platform_from_inside(node: Yun) -> None:
+    with node.http(timeout=60) as http:
+        response = http.post("/fn/caller", json={"action": "call", "target": "warm",
+                                                  "event": {"n": 1}})
+    assert response.status_code == 200, response.text
+    assert "pid" in response.json()["got"]  # the process-tier function answered
 
 
 def test_escape_probes_fail(node: Yun) -> None:

@@ -64,7 +64,8 @@ class ProcessSandbox:
         self._refill = asyncio.Event()
         self._starting = 0  # template starts and forks in progress: no refill while any runs
         self.cgroups = CgroupTree()
-        self.runsc = RunscTier(self.cgroups, log_path.parent / "runsc", log_path)
+        # runsc keeps container state and bundles beside the logs dir, in the data dir.
+        self.runsc = RunscTier(self.cgroups, log_path.parent.parent / "runsc", log_path)
         self.network = EgressNetwork()
         self._zygote: subprocess.Popen[bytes] | None = None
         self._control: ControlChannel | None = None
