@@ -33,6 +33,7 @@ from yun.runtime._rootfs import STAGING
 from yun.sandbox._blanks import QUIET_SECONDS, BlankDemand, memory_ceiling
 from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits, favor_dynamic_changes
 from yun.sandbox._channel import ControlChannel, seqpacket_pair
+from yun.sandbox._kernel import idle_memory_monitor
 from yun.sandbox._network import EgressNetwork
 from yun.sandbox._runsc import RunscTier
 from yun.sandbox._types import InitError, SandboxInstance, SandboxTemplate, TemplateSpec
@@ -90,6 +91,7 @@ class ProcessSandbox:
         if self.namespaces:
             self.network.remove_stale()
         os.makedirs(STAGING, mode=0o755, exist_ok=True)
+        idle_memory_monitor()
         if not favor_dynamic_changes():
             log.warning("could not set the cgroup2 option favordynmods: each cold start will "
                         "wait for an RCU grace period (10-20 ms) when it joins its cgroup")
