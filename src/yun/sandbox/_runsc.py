@@ -123,13 +123,14 @@ class RunscTemplate:
         watcher = asyncio.get_running_loop().create_task(self._watch(process, instance_id, state))
         self._watchers.add(watcher)
         watcher.add_done_callback(self._watchers.discard)
+        failure = "its first frame was neither Ready nor InitFailed"
         try:
             ours.setblocking(True)
             ours.settimeout(START_TIMEOUT)
             reply, _ = await asyncio.to_thread(read_frame, ours)
         except (OSError, EOFError, TimeoutError) as exc:
             reply = None
-            failure = str(exc)
+            failure = str(exc) or type(exc).__name__
         if not isinstance(reply, Ready):
             group.kill()
             ours.close()
