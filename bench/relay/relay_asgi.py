@@ -8,13 +8,12 @@ process, which is what `relay_floor.py` compares Yun and the bare floor app with
 
 import asyncio
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-HEADER = struct.Struct("!II")  # payload length, request id
+from relay_worker import HEADER, split_frames  # the same framing on both ends
 
 
 class Link(asyncio.Protocol):
@@ -30,15 +29,8 @@ class Link(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        buffer = self.buffer
-        buffer += data
-        while len(buffer) >= HEADER.size:
-            size, request_id = HEADER.unpack_from(buffer)
-            end = HEADER.size + size
-            if len(buffer) < end:
-                break
-            payload = bytes(buffer[HEADER.size:end])
-            del buffer[:end]
+        self.buffer += data
+        for request_id, payload in split_frames(self.buffer):
             future = self.pending.pop(request_id, None)
             if future is not None and not future.done():
                 future.set_result(payload)

@@ -15,22 +15,28 @@ def handle(event: object) -> dict[str, object]:
     return {"hello": "world", "n": len(json.dumps(event))}
 
 
+def split_frames(buffer: bytearray) -> list[tuple[int, bytes]]:
+    """Cut every whole frame out of `buffer` (what is left is the start of the next one)."""
+    frames = []
+    while len(buffer) >= HEADER.size:
+        size, request_id = HEADER.unpack_from(buffer)
+        end = HEADER.size + size
+        if len(buffer) < end:
+            break
+        frames.append((request_id, bytes(buffer[HEADER.size:end])))
+        del buffer[:end]
+    return frames
+
+
 class Serve(asyncio.Protocol):
     def connection_made(self, transport) -> None:  # type: ignore[no-untyped-def]
         self.transport = transport
         self.buffer = bytearray()
 
     def data_received(self, data: bytes) -> None:
-        buffer = self.buffer
-        buffer += data
+        self.buffer += data
         out = []
-        while len(buffer) >= HEADER.size:
-            size, request_id = HEADER.unpack_from(buffer)
-            end = HEADER.size + size
-            if len(buffer) < end:
-                break
-            body = bytes(buffer[HEADER.size:end])
-            del buffer[:end]
+        for request_id, body in split_frames(self.buffer):
             result = json.dumps(handle(json.loads(body) if body else {})).encode()
             out.append(HEADER.pack(len(result), request_id) + result)
         if out:

@@ -56,7 +56,7 @@ class NodeAgent:
         self._prefix = os.urandom(2).hex()
         self._tasks: asyncio.TaskGroup | None = None
         self._stopping = asyncio.Event()
-        self._long: dict[str, int] = {}  # per tenant: its instances that are CPU-bound
+        self._cpu_bound: dict[str, int] = {}  # per tenant: its instances that are CPU-bound
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -94,7 +94,7 @@ class NodeAgent:
         pool = self.pools.get(key)
         if pool is None:
             pool = self.pools[key] = VersionPool(key, spec, policy, concurrency)
-            pool.on_long = functools.partial(self._long_running, spec.tenant)
+            pool.on_cpu_bound = functools.partial(self._cpu_bound_changed, spec.tenant)
         return pool
 
     async def invoke(self, pool: VersionPool, invoke: Invoke, body: bytes,
@@ -181,22 +181,22 @@ class NodeAgent:
                     pool.waiters.remove(waiter)
                 pool.sample(time.monotonic())
 
-    def _long_running(self, tenant: str, started: bool) -> None:
+    def _cpu_bound_changed(self, tenant: str, bound: bool) -> None:
         """A tenant with a CPU-bound instance yields the CPU: its group turns idle with its
         first such instance and back with its last, so short calls of every other tenant (and
         the platform) preempt a spinning or forking instance at once instead of at the
         scheduler's next tick. Nothing changes while nobody else wants the core."""
-        count = self._long.get(tenant, 0) + (1 if started else -1)
+        count = self._cpu_bound.get(tenant, 0) + (1 if bound else -1)
         if count > 0:
-            self._long[tenant] = count
+            self._cpu_bound[tenant] = count
         else:
-            self._long.pop(tenant, None)
-        if count == (1 if started else 0):
+            self._cpu_bound.pop(tenant, None)
+        if count == (1 if bound else 0):  # the tenant's first such instance, or its last
             with contextlib.suppress(OSError):
-                self.sandbox.cgroups.set_tenant_idle(tenant, started)
+                self.sandbox.cgroups.set_tenant_idle(tenant, bound)
                 # ... and the platform goes first while any tenant is CPU-bound.
-                if len(self._long) == (1 if started else 0):
-                    self.sandbox.cgroups.put_platform_first(started)
+                if len(self._cpu_bound) == (1 if bound else 0):
+                    self.sandbox.cgroups.put_platform_first(bound)
 
     # -- scaling -----------------------------------------------------------------------------
 
@@ -260,8 +260,8 @@ class NodeAgent:
         instance = Instance(sandboxed, pool.concurrency,
                             init_ms=(time.perf_counter() - started) * 1000,
                             created_at=time.monotonic(),
-                            on_gone=lambda gone: self._forget(pool, gone))
-        instance.on_cpu_bound = pool.on_long
+                            on_gone=lambda gone: self._forget(pool, gone),
+                            on_cpu_bound=pool.on_cpu_bound)
         await instance.connect()
         pool.starting -= 1
         pool.instances[instance.id] = instance

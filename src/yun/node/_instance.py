@@ -15,7 +15,7 @@ from yun.sandbox import SandboxInstance
 # While an instance has calls in flight and is not CPU-bound, it is looked at every
 # WATCH_FIRST s for the first WATCH_CLOSE looks, then less and less often (up to WATCH_MOST).
 # Once it has run into its CPU quota since the look before, it is "CPU-bound" and its tenant
-# yields the CPU to every other wake-up (see `NodeAgent._long_running`) until the calls it
+# yields the CPU to every other wake-up (see `NodeAgent._cpu_bound_changed`) until the calls it
 # was caught running have all ended: demoted, a spinner is throttled less, so the quota
 # cannot tell when it stops. Most calls end before the first look; one that spins or forks
 # is caught within a few looks. Calls that only wait (for I/O, or queued behind others on a
@@ -36,7 +36,8 @@ class InstanceGone(Exception):
 
 class Instance:
     def __init__(self, sandboxed: SandboxInstance, concurrency: int, init_ms: float,
-                 created_at: float, on_gone: Callable[[Instance], None]) -> None:
+                 created_at: float, on_gone: Callable[[Instance], None],
+                 on_cpu_bound: Callable[[bool], None] | None = None) -> None:
         self.id = sandboxed.id
         self.pid = sandboxed.pid
         self.cgroup = sandboxed.cgroup
@@ -57,7 +58,7 @@ class Instance:
         self._timed_out: set[str] = set()
         self._on_gone = on_gone
         # Told when the instance turns CPU-bound (True) and when that ends (False).
-        self.on_cpu_bound: Callable[[bool], None] | None = None
+        self.on_cpu_bound = on_cpu_bound
         self.cpu_bound = False
         self._watch: asyncio.TimerHandle | None = None
         self._watch_step = WATCH_FIRST

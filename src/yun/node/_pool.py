@@ -46,7 +46,7 @@ class VersionPool:
         self.cold_starts = 0
         self.served = 0
         # Told when an instance of this pool turns CPU-bound and back (set by the node agent).
-        self.on_long: Callable[[bool], None] | None = None
+        self.on_cpu_bound: Callable[[bool], None] | None = None
         self.inflight = 0  # a count, not a sum over instances: it is read at every call
         self.start_failed_at: float | None = None  # when the last start failed, if it did
 

@@ -22,6 +22,8 @@ STAGING = "/run/yun/root"  # the node agent creates it; each sandbox mounts its 
 CODE = "/code"
 LAYER = "/layer"
 _DEVICES = ("null", "zero", "full", "random", "urandom")
+# Where the system has merged /usr, these are symlinks into it.
+USR_LINKS = (("lib", "usr/lib"), ("lib64", "usr/lib64"), ("bin", "usr/bin"), ("sbin", "usr/sbin"))
 _RO = _linux.MS_RDONLY | _linux.MS_NOSUID | _linux.MS_NODEV
 
 
@@ -37,8 +39,7 @@ def platform_paths() -> list[str]:
 def prepare(root: str = STAGING, tmp_mb: int = 64) -> None:
     """Build everything that does not depend on the function (a blank does this early)."""
     _linux.mount("tmpfs", root, "tmpfs", _linux.MS_NOSUID | _linux.MS_NODEV, "mode=0755,size=4m")
-    for link, target in (("lib", "usr/lib"), ("lib64", "usr/lib64"), ("bin", "usr/bin"),
-                         ("sbin", "usr/sbin")):
+    for link, target in USR_LINKS:
         if os.path.islink(f"/{link}"):
             os.symlink(target, f"{root}/{link}")
     _bind(root, "/usr", read_only=True)

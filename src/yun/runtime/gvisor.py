@@ -17,9 +17,8 @@ import traceback
 
 from yun.protocol import InitFailed, Ready, send_frame
 from yun.runtime import instance
+from yun.runtime._rootfs import CODE, LAYER
 from yun.runtime.template import load_handler
-
-CODE, LAYER = "/code", "/layer"
 
 
 def main() -> None:

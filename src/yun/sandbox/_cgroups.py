@@ -10,7 +10,7 @@ CPU is shared per tenant in the CPU tree (v1's cpu controller, or the unified tr
       <owner>/platform              `yun up` itself (gateway, node agent): the most weight
                                     while a tenant is CPU-bound, else a tenant's
       <owner>/tenants/<tenant>/     one weight per tenant, however many instances it runs;
-                                    idle (SCHED_IDLE) while it runs a long invocation
+                                    idle (SCHED_IDLE) while one of them is CPU-bound
         <instance>                  a CFS quota: `cpu` cores, in short periods
       <owner>/<template|blank>      templates (they only import and fork) and blanks
 
@@ -20,12 +20,14 @@ platform comes first: a request must not wait behind the instances it is there t
 The scheduler rechecks who runs only at wake-ups and at its tick (4 ms at HZ=250), so a
 spinning instance that holds the core delays a neighbour's wake-up by up to a tick unless
 the neighbour outranks it outright: a tenant's group is therefore marked idle while one of
-its invocations runs past `long` (see the node agent), and any wake-up of another tenant or
-of the platform preempts it. On v1 the memory and pids trees keep flat per-instance groups.
+its instances is CPU-bound, i.e. ran into its quota during the calls it still runs (see
+`node._instance`), and any wake-up of another tenant or of the platform preempts it. On v1
+the memory and pids trees keep flat per-instance groups.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -165,33 +167,11 @@ class Cgroup:
     def throttled(self) -> int:
         """How many times the group ran into its CPU quota (`nr_throttled`); 0 if unknown."""
         cpu_dir = next((d for d in self.dirs if _V2 or "/cpu/" in str(d)), None)
-        if cpu_dir is None:
-            return 0
-        try:
-            fd = os.open(cpu_dir / "cpu.stat", os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                text = os.read(fd, 4096).decode()
-            finally:
-                os.close(fd)
-        except OSError:
-            return 0
-        for line in text.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "nr_throttled":
-                return int(value)
-        return 0
+        return 0 if cpu_dir is None else _counter(cpu_dir / "cpu.stat", "nr_throttled")
 
     def oom_kills(self) -> int:
         name = "memory.events" if _V2 else "memory.oom_control"
-        try:
-            text = (self._memory_dir / name).read_text()
-        except OSError:
-            return 0
-        for line in text.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill":
-                return int(value)
-        return 0
+        return _counter(self._memory_dir / name, "oom_kill")
 
     def kill(self) -> None:
         kill_file = self._memory_dir / "cgroup.kill"
@@ -412,6 +392,39 @@ def _remove_tree(path: Path) -> None:
     while not group.remove() and time.monotonic() < deadline:
         group.kill()
         time.sleep(0.005)
+
+
+def _counter(path: Path, key: str) -> int:
+    """`key`'s value in a cgroup file of `key value` lines; 0 if the file or key is missing.
+    os.open/os.read: the node agent reads these on its event loop while instances are busy."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            text = os.read(fd, 4096).decode()
+        finally:
+            os.close(fd)
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == key:
+            return int(value)
+    return 0
+
+
+def discard_cgroup(group: Cgroup) -> None:
+    """Kill what is left in a group and remove it, retrying off the hot path."""
+    group.kill()
+    if not group.remove():
+        # Processes take a moment to leave after SIGKILL; retry off the hot path.
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().call_later(0.05, _retry_remove, group, 100)
+
+
+def _retry_remove(group: Cgroup, attempts: int) -> None:
+    group.kill()
+    if not group.remove() and attempts > 0:
+        asyncio.get_running_loop().call_later(0.05, _retry_remove, group, attempts - 1)
 
 
 def _write_cpu_max_v1(d: Path, cores: float | None) -> None:

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from yun.core import PlatformError
+from yun.core import PlatformError, Tier
 from yun.protocol import (
     Exited,
     Fork,
@@ -31,7 +31,13 @@ from yun.protocol import (
 )
 from yun.runtime._rootfs import STAGING
 from yun.sandbox._blanks import QUIET_SECONDS, BlankDemand, memory_ceiling
-from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits, favor_dynamic_changes
+from yun.sandbox._cgroups import (
+    Cgroup,
+    CgroupTree,
+    Limits,
+    discard_cgroup,
+    favor_dynamic_changes,
+)
 from yun.sandbox._channel import ControlChannel, seqpacket_pair
 from yun.sandbox._kernel import idle_memory_monitor
 from yun.sandbox._network import EgressNetwork
@@ -114,7 +120,7 @@ class ProcessSandbox:
                              on_exit: Callable[[int, int], None]) -> SandboxTemplate:
         """A template for `spec`, ready to fork: from a pre-started blank when one fits
         (`runsc`: what each instance's own gVisor sandbox is started from)."""
-        if spec.tier == "runsc":
+        if spec.tier == Tier.RUNSC:
             return await self.runsc.start_template(spec, on_exit)
         started = time.perf_counter()
         self.demand.started(time.monotonic())
@@ -386,21 +392,6 @@ class Template:
         self.channel.close()
         self.group.kill()
         discard_cgroup(self.group)
-
-
-def discard_cgroup(group: Cgroup) -> None:
-    """Kill what is left in a group and remove it, retrying off the hot path."""
-    group.kill()
-    if not group.remove():
-        # Processes take a moment to leave after SIGKILL; retry off the hot path.
-        with contextlib.suppress(RuntimeError):
-            asyncio.get_running_loop().call_later(0.05, _retry_remove, group, 100)
-
-
-def _retry_remove(group: Cgroup, attempts: int) -> None:
-    group.kill()
-    if not group.remove() and attempts > 0:
-        asyncio.get_running_loop().call_later(0.05, _retry_remove, group, attempts - 1)
 
 
 def _total_mb(meminfo: Path = Path("/proc/meminfo")) -> int:

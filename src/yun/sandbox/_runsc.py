@@ -34,17 +34,13 @@ import yun
 from yun.core import PlatformError
 from yun.protocol import InitFailed, Ready, read_frame
 from yun.runtime import _rootfs
-from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits
+from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits, discard_cgroup
 from yun.sandbox._types import InitError, SandboxInstance, TemplateSpec
 
 # The Sentry and the Gofer live in the instance's group too: room for them on top of the
 # function's memory (they use 30-60 MiB here).
 OVERHEAD_MB = 128
 START_TIMEOUT = 60.0
-
-
-def runsc_path() -> str | None:
-    return shutil.which("runsc")
 
 
 class RunscTier:
@@ -55,7 +51,7 @@ class RunscTier:
 
     async def start_template(self, spec: TemplateSpec,
                              on_exit: Callable[[int, int], None]) -> RunscTemplate:
-        binary = runsc_path()
+        binary = shutil.which("runsc")
         if binary is None:
             raise InitError("SandboxError", "sandbox: runsc needs gVisor's runsc on this node "
                             "(apt-get install runsc); it was not found on PATH", "")
@@ -112,7 +108,7 @@ class RunscTemplate:
         except BaseException:
             ours.close()
             host_ours.close()
-            group.remove()
+            discard_cgroup(group)
             raise
         finally:
             theirs.close()
@@ -132,7 +128,7 @@ class RunscTemplate:
             reply = None
             failure = str(exc) or type(exc).__name__
         if not isinstance(reply, Ready):
-            group.kill()
+            discard_cgroup(group)  # its processes die with it; the watcher deletes the state
             ours.close()
             host_ours.close()
             if isinstance(reply, InitFailed):
@@ -162,7 +158,7 @@ class RunscTemplate:
         self.alive = False
         for group in list(self._instances.values()):
             group.kill()
-        self.group.remove()
+        discard_cgroup(self.group)
 
 
 def _container_id(instance_id: str) -> str:
@@ -173,9 +169,9 @@ def _container_id(instance_id: str) -> str:
 def _write_root(root: Path, spec: TemplateSpec) -> None:
     """The bundle's read-only root: only the mount points (gVisor cannot create them in a
     read-only root) and the /usr symlinks."""
-    for name in ("proc", "dev", "tmp", "etc", "code", "layer", "usr"):
+    for name in ("proc", "dev", "tmp", "etc", "usr", _rootfs.CODE[1:], _rootfs.LAYER[1:]):
         (root / name).mkdir(parents=True, exist_ok=True)
-    for link, target in (("lib", "usr/lib"), ("lib64", "usr/lib64"), ("bin", "usr/bin")):
+    for link, target in _rootfs.USR_LINKS:
         if os.path.islink(f"/{link}") and not (root / link).is_symlink():
             (root / link).symlink_to(target)
     for path in _rootfs.platform_paths():
@@ -204,12 +200,12 @@ def _config(spec: TemplateSpec, root: Path) -> dict[str, object]:
         {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
          "options": ["nosuid", "nodev", "mode=1777", f"size={spec.tmp_mb}m"]},
         {"destination": "/usr", "type": "bind", "source": "/usr", "options": bind},
-        {"destination": "/code", "type": "bind", "source": spec.code_dir, "options": bind},
+        {"destination": _rootfs.CODE, "type": "bind", "source": spec.code_dir, "options": bind},
     ]
     mounts += [{"destination": p, "type": "bind", "source": p, "options": bind}
                for p in _rootfs.platform_paths()]
     if spec.layer_dir:
-        mounts.append({"destination": "/layer", "type": "bind", "source": spec.layer_dir,
+        mounts.append({"destination": _rootfs.LAYER, "type": "bind", "source": spec.layer_dir,
                        "options": bind})
     return {
         "ociVersion": "1.0.2-dev",
@@ -219,7 +215,7 @@ def _config(spec: TemplateSpec, root: Path) -> dict[str, object]:
             "args": [python, "-S", "-m", "yun.runtime.gvisor", spec.handler,
                      str(spec.concurrency)],
             "env": [f"{k}={v}" for k, v in env.items()],
-            "cwd": "/code",
+            "cwd": _rootfs.CODE,
             "capabilities": {"bounding": [], "effective": [], "inheritable": [],
                              "permitted": [], "ambient": []},
             "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
