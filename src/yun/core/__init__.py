@@ -33,6 +33,7 @@ from yun.core.types import (
     Status,
     Tier,
     Version,
+    activation_id,
     billed_ms,
     gb_seconds,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "Unauthorized",
     "Version",
     "YunError",
+    "activation_id",
     "billed_ms",
     "check_depth",
     "error_body",

@@ -4,6 +4,7 @@ from yun.gateway._auth import KeyCache
 from yun.gateway._http_routes import PREFIX as ROUTES_PREFIX
 from yun.gateway._http_routes import RouteApp
 from yun.gateway._invoke import MAX_BODY, Deployments, InvokeApp, Invoked, pool_key
+from yun.gateway._protocol import GatewayProtocol, gateway_protocol
 from yun.gateway._quotas import QUOTA_NAMES, QuotaBook, Quotas, Refusal, parse_overrides
 from yun.gateway._routes import Resolver, Route
 from yun.gateway._webhooks import PREFIX as WEBHOOKS_PREFIX
@@ -15,6 +16,7 @@ __all__ = [
     "ROUTES_PREFIX",
     "WEBHOOKS_PREFIX",
     "Deployments",
+    "GatewayProtocol",
     "InvokeApp",
     "Invoked",
     "KeyCache",
@@ -25,6 +27,7 @@ __all__ = [
     "Route",
     "RouteApp",
     "WebhookApp",
+    "gateway_protocol",
     "parse_overrides",
     "pool_key",
 ]

@@ -85,6 +85,24 @@ class KeyCache:
                                f"until an admin enables it")
         return key
 
+    def cached(self, authorization: str | None) -> ApiKey | None:
+        """The key of a well-formed `Bearer` header if the key and its tenant are cached and
+        good: the invoke path's common case without a coroutine. None says nothing more
+        (unknown, refused or not cached): `authenticate` then decides, with its errors."""
+        if not authorization or not authorization.startswith(("Bearer ", "bearer ")):
+            return None
+        now = self._clock()
+        cached = self._keys.get(authorization[7:].strip())
+        if cached is None or cached[1] <= now:
+            return None
+        key = cached[0]
+        if key is None or not key.active(self._wall()):
+            return None
+        tenant = self._tenants.get(key.tenant)
+        if tenant is None or tenant[1] <= now or tenant[0] is None or tenant[0].disabled:
+            return None
+        return key
+
     async def _load_key(self, token: str, now: float) -> ApiKey | None:
         key = await self.store.lookup_api_key(token)
         if len(self._keys) >= _MAX_ENTRIES:

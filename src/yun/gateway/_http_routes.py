@@ -9,9 +9,8 @@ which tenants exist.
 from __future__ import annotations
 
 import json
-import os
 
-from yun.core import InvalidRequest, NotFound, YunError, error_body
+from yun.core import InvalidRequest, NotFound, YunError, activation_id, error_body
 from yun.core.types import Cors, RouteAuth
 from yun.events import RouteTable, from_http, http_event
 from yun.gateway._auth import KeyCache
@@ -78,7 +77,7 @@ class RouteApp:
             body = await read_body(receive, headers)
             lowered = {k.decode("latin-1").lower(): v.decode("latin-1")
                        for k, v in scope["headers"]}
-            request_id = os.urandom(16).hex()
+            request_id = activation_id()
             client = scope.get("client")
             event = http_event(
                 method=method, path=path, route=found.trigger.path, params=found.params,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from yun.core import (
     Status,
     Version,
     YunError,
+    activation_id,
     billed_ms,
     check_depth,
     error_body,
@@ -144,10 +144,31 @@ class InvokeApp:
         except YunError as exc:
             await reply_error(send, exc)
             return
-        request_id = os.urandom(16).hex()
-        outcome = await self._run(key.tenant, version, body, request_id, depth)
+        request_id = activation_id()
+        outcome = await self.start(key.tenant, version, body, request_id, depth)
         await respond(send, outcome, request_id, version)
         await self._record(outcome, request_id, key.tenant, version, wall_start)
+
+    def start_fast(self, authorization: str | None, target: str,
+                   body: bytes) -> Started | None:
+        """`POST /fn/TARGET` with its key and route cached and a JSON body (the common case)
+        started without a coroutine, for the gateway's HTTP protocol. None: anything else,
+        which the ASGI path (`__call__`) serves, with its errors."""
+        key = self.keys.cached(authorization)
+        if key is None:
+            return None
+        version = self.resolver.cached(key.tenant, target)
+        if version is None:
+            return None
+        if body.strip():
+            try:
+                msgspec.json.decode(body)
+            except msgspec.DecodeError:
+                return None
+        wall_start = time.time()
+        request_id = activation_id()
+        return Started(self.start(key.tenant, version, body, request_id, 0),
+                       request_id, key.tenant, version, wall_start)
 
     async def _submit(self, tenant: str, target: str, body: bytes,
                       headers: dict[bytes, bytes], depth: int) -> str:
@@ -171,64 +192,96 @@ class InvokeApp:
         check_depth(depth)
         if version is None:
             version = await self.resolver.resolve(tenant, target)
-        request_id = request_id or os.urandom(16).hex()
-        outcome = await self._run(tenant, version, body, request_id, depth)
+        request_id = request_id or activation_id()
+        outcome = await self.start(tenant, version, body, request_id, depth)
         recorded = await self._record(outcome, request_id, tenant, version, wall_start)
         return Invoked(request_id, version, outcome, recorded)
 
-    async def _run(self, tenant: str, version: Version, body: bytes,
-                   request_id: str, depth: int) -> Outcome:
+    def start(self, tenant: str, version: Version, body: bytes, request_id: str,
+              depth: int) -> asyncio.Future[Outcome]:
+        """Run the invocation (quotas, then the node agent); the future ends in its Outcome."""
         refusal = self.quotas.check_invoke(tenant, time.monotonic()) if self.quotas else None
         if refusal is not None:
-            return throttled(refusal.message, refusal.quota, refusal.status,
-                             refusal.retry_after or 1.0)
+            refused = asyncio.get_running_loop().create_future()
+            refused.set_result(throttled(refusal.message, refusal.quota, refusal.status,
+                                         refusal.retry_after or 1.0))
+            return refused
         manifest = version.manifest
         pool = self.deployments.pool(tenant, version)
         invoke = Invoke(id=request_id, timeout_ms=int(manifest.timeout * 1000),
                         function=version.function, version=version.number,
                         memory_mb=manifest.memory, tenant=tenant, depth=depth)
-        return await self.deployments.node.invoke(
-            pool, invoke, body, manifest.timeout,
-            max_wait=min(self.max_wait, manifest.timeout + 30))
+        return self.deployments.node.call(pool, invoke, body, manifest.timeout,
+                                          max_wait=min(self.max_wait, manifest.timeout + 30))
 
     async def _record(self, outcome: Outcome, request_id: str, tenant: str, version: Version,
                       wall_start: float) -> asyncio.Future[bool]:
-        memory = version.manifest.memory
-        billed = billed_ms(outcome.duration_ms) if outcome.status != Status.THROTTLED else 0
-        record = ActivationRecord(
-            id=request_id,
-            function=version.function,
-            version=version.number,
-            tenant=tenant,
-            start=wall_start,
-            end=time.time(),
-            duration_ms=outcome.duration_ms,
-            init_ms=outcome.init_ms,
-            wait_ms=outcome.wait_ms,
-            memory_mb=memory,
-            max_rss_mb=outcome.max_rss_mb,
-            status=outcome.status,
-            billed_ms=billed,
-            gb_seconds=gb_seconds(billed, memory),
-            error_type=outcome.error_type,
-            error_message=outcome.error_message,
-            traceback=outcome.traceback,
-        )
-        logs = [LogLine(seq=0, activation_id=request_id, tenant=tenant, function=version.function,
-                        stream=r.stream, time=r.time, line=r.line) for r in outcome.logs]
-        return await self.recorder.record(record, logs)
+        return await self.recorder.record(*_activation(outcome, request_id, tenant, version,
+                                                       wall_start))
+
+    def record_soon(self, started: Started, outcome: Outcome) -> None:
+        """Hand the record to the recorder without waiting (the fast path's `_record`)."""
+        record, logs = _activation(outcome, started.request_id, started.tenant,
+                                   started.version, started.wall_start)
+        if not self.recorder.add(record, logs):  # the recorder is behind: wait in a task
+            task = asyncio.get_running_loop().create_task(self.recorder.record(record, logs))
+            _pending_records.add(task)
+            task.add_done_callback(_pending_records.discard)
 
 
-async def respond(send: Send, outcome: Outcome, request_id: str, version: Version,
-                  extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    """An invocation's outcome as the HTTP response (also the HTTP routes' response)."""
+# Records waiting for room in a full recorder queue (fast path): kept from the collector.
+_pending_records: set[asyncio.Task[asyncio.Future[bool]]] = set()
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """An invocation the fast path started: its outcome to come, and what its record needs."""
+
+    outcome: asyncio.Future[Outcome]
+    request_id: str
+    tenant: str
+    version: Version
+    wall_start: float
+
+
+def _activation(outcome: Outcome, request_id: str, tenant: str, version: Version,
+                wall_start: float) -> tuple[ActivationRecord, list[LogLine]]:
+    memory = version.manifest.memory
+    billed = billed_ms(outcome.duration_ms) if outcome.status != Status.THROTTLED else 0
+    record = ActivationRecord(
+        id=request_id,
+        function=version.function,
+        version=version.number,
+        tenant=tenant,
+        start=wall_start,
+        end=time.time(),
+        duration_ms=outcome.duration_ms,
+        init_ms=outcome.init_ms,
+        wait_ms=outcome.wait_ms,
+        memory_mb=memory,
+        max_rss_mb=outcome.max_rss_mb,
+        status=outcome.status,
+        billed_ms=billed,
+        gb_seconds=gb_seconds(billed, memory),
+        error_type=outcome.error_type,
+        error_message=outcome.error_message,
+        traceback=outcome.traceback,
+    )
+    logs = [LogLine(seq=0, activation_id=request_id, tenant=tenant, function=version.function,
+                    stream=r.stream, time=r.time, line=r.line) for r in outcome.logs]
+    return record, logs
+
+
+def response_parts(outcome: Outcome, request_id: str, version: Version,
+                   extra: list[tuple[bytes, bytes]] | None = None
+                   ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """An invocation's outcome as status, headers and body (without content-length)."""
     headers = [(b"x-yun-activation-id", request_id.encode()),
                (b"x-yun-version", str(version.number).encode()), *(extra or [])]
     if outcome.status == Status.SUCCESS:
         headers.extend((k.encode(), v.encode()) for k, v in outcome.headers
                        if k not in _FRAMING)
-        await _send(send, outcome.status_code, outcome.body, headers)
-        return
+        return outcome.status_code, headers, outcome.body
     if outcome.status != Status.THROTTLED:
         headers.append((b"x-yun-function-error", outcome.status.value.encode()))
     headers.extend((k.encode(), v.encode()) for k, v in outcome.headers if k == "retry-after")
@@ -238,8 +291,15 @@ async def respond(send: Send, outcome: Outcome, request_id: str, version: Versio
                          "activation_id": request_id}}
     status = (outcome.status_code if outcome.status == Status.THROTTLED
               else _ERROR_STATUS.get(outcome.status, outcome.status_code))
-    await _send(send, status, _json.encode(payload),
-                [*headers, (b"content-type", b"application/json")])
+    headers.append((b"content-type", b"application/json"))
+    return status, headers, _json.encode(payload)
+
+
+async def respond(send: Send, outcome: Outcome, request_id: str, version: Version,
+                  extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    """An invocation's outcome as the HTTP response (also the HTTP routes' response)."""
+    status, headers, body = response_parts(outcome, request_id, version, extra)
+    await _send(send, status, body, headers)
 
 
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})

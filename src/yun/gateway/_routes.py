@@ -46,6 +46,15 @@ class Resolver:
             route = cached[0]
         return route.pick(self._random.random() * 100)
 
+    def cached(self, tenant: str, target: str) -> Version | None:
+        """`resolve` when the route is cached (the common case, without a coroutine); None
+        when it is not: `resolve` loads it, or says what is wrong with `target`."""
+        name, _, qualifier = target.partition(":")
+        cached = self._cache.get((tenant, name, qualifier))
+        if cached is None or cached[1] <= time.monotonic():
+            return None
+        return cached[0].pick(self._random.random() * 100)
+
     async def _load(self, tenant: str, name: str, qualifier: str) -> Route:
         if not qualifier or qualifier == "latest":
             return Route(await self.store.latest_version(tenant, name))

@@ -18,7 +18,7 @@ from yun.store import LogLine, Store
 
 log = logging.getLogger("yun.metering")
 
-_Item = tuple[ActivationRecord, list[LogLine], "asyncio.Future[bool]"]
+_Item = tuple[ActivationRecord, list[LogLine], "asyncio.Future[bool] | None"]
 
 
 class Recorder:
@@ -48,6 +48,14 @@ class Recorder:
         else:
             self._queue.put_nowait((record, logs, written))  # no coroutine on the hot path
         return written
+
+    def add(self, record: ActivationRecord, logs: list[LogLine]) -> bool:
+        """`record` without waiting and without a future to say when it is durable (the
+        HTTP fast path answers before that anyway); False when the queue is full."""
+        if self._queue.full():
+            return False
+        self._queue.put_nowait((record, logs, None))
+        return True
 
     async def run(self) -> None:
         """Write batches until stopped, then drain what is queued."""
@@ -86,7 +94,7 @@ class Recorder:
                               len(records), attempt + 1)
                 await asyncio.sleep(0.1 * (attempt + 1))
         for _, _, future in items:
-            if not future.done():
+            if future is not None and not future.done():
                 future.set_result(written)
 
     def stop(self) -> None:

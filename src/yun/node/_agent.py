@@ -25,7 +25,7 @@ from yun.node._instance import Instance, InstanceGone
 from yun.node._memory import Admission
 from yun.node._outcome import Outcome, throttled
 from yun.node._pool import PoolStatus, VersionPool, Waiter, status
-from yun.protocol import Invoke
+from yun.protocol import Invoke, Result
 from yun.sandbox import (
     InitError,
     ProcessSandbox,
@@ -99,87 +99,69 @@ class NodeAgent:
 
     async def invoke(self, pool: VersionPool, invoke: Invoke, body: bytes,
                      timeout: float, max_wait: float) -> Outcome:
-        arrived = time.perf_counter()
-        try:
-            instance, init_ms = await self._acquire(pool, max_wait)
-        except (Overloaded, RateLimited) as exc:
-            return _refused(exc)
-        except InitError as exc:
-            return Outcome(status=Status.ERROR, status_code=500, error_type=exc.error_type,
-                           error_message=f"the handler could not be loaded: {exc.message}",
-                           traceback=exc.traceback,
-                           wait_ms=(time.perf_counter() - arrived) * 1000)
-        except PlatformError as exc:
-            return Outcome(status=Status.CRASHED, status_code=502, error_type="PlatformError",
-                           error_message=exc.message,
-                           wait_ms=(time.perf_counter() - arrived) * 1000)
-        started = time.perf_counter()
-        wait_ms = (started - arrived) * 1000
-        try:
-            result, response = await instance.call(invoke, body, timeout)
-        except InstanceGone as exc:
-            return Outcome(status=exc.status, status_code=_GONE_STATUS[exc.status],
-                           error_type=exc.status.value, error_message=exc.message,
-                           init_ms=init_ms, wait_ms=wait_ms, instance=instance.id,
-                           duration_ms=(time.perf_counter() - started) * 1000)
-        finally:
-            pool.release(instance)
-            pool.dispatch()
-            pool.sample(time.monotonic())
-        duration_ms = (time.perf_counter() - started) * 1000
-        return Outcome(
-            status=Status.SUCCESS if result.ok else Status.ERROR,
-            status_code=result.status_code,
-            headers=result.headers,
-            body=response,
-            error_type=result.error_type,
-            error_message=result.error_message,
-            traceback=result.traceback,
-            logs=result.logs,
-            init_ms=init_ms,
-            wait_ms=wait_ms - init_ms if wait_ms > init_ms else 0.0,
-            duration_ms=duration_ms,
-            max_rss_mb=result.max_rss_kb / 1024,
-            instance=instance.id,
-        )
+        return await self.call(pool, invoke, body, timeout, max_wait)
 
-    async def _acquire(self, pool: VersionPool, max_wait: float) -> tuple[Instance, float]:
+    def call(self, pool: VersionPool, invoke: Invoke, body: bytes, timeout: float,
+             max_wait: float) -> asyncio.Future[Outcome]:
+        """Run one invocation on an instance of `pool`: at once on a free slot, else after
+        waiting in the activator buffer (at most `max_wait` s). The future always ends in an
+        Outcome. Callbacks, not coroutines: every invocation takes this path, and half of
+        them wait at 64 connections. Cancelling the future gives back a slot not yet used."""
+        loop = asyncio.get_running_loop()
+        arrived = time.perf_counter()
+        outcome: asyncio.Future[Outcome] = loop.create_future()
         if not pool.waiters:
             instance = pool.free_instance()
             if instance is not None:
                 pool.assign(instance)
                 pool.sample(time.monotonic())
-                return instance, 0.0
+                self._send(pool, instance, 0.0, arrived, invoke, body, timeout, outcome)
+                return outcome
         if len(pool.waiters) >= self.queue_depth:
-            raise Overloaded(
+            outcome.set_result(_refused(Overloaded(
                 f"function {pool.key} has {len(pool.waiters)} requests waiting for an instance "
-                f"(the limit is {self.queue_depth})", retry_after=1.0)
-        loop = asyncio.get_running_loop()
+                f"(the limit is {self.queue_depth})", retry_after=1.0)))
+            return outcome
         waiter = Waiter(loop.create_future())
         pool.waiters.append(waiter)
         pool.sample(waiter.since)
         self._scale_up(pool)
-        # The deadline is a timer that fails the future, not `asyncio.timeout()`: that costs a
-        # Timeout object and a cancel/uncancel of the task per waiting request, and at 64
-        # connections half the requests wait. A slot assigned first wins: the timer then
-        # finds the future done and does nothing.
+        # The deadline is a timer that fails the future. A slot assigned first wins: the
+        # timer then finds the future done and does nothing.
         timer = loop.call_later(max_wait, _expire, waiter.future, pool.key, max_wait)
-        try:
-            return await waiter.future
-        except asyncio.CancelledError:
-            if _assigned(waiter):  # give back a slot nobody will use
-                pool.release(waiter.future.result()[0])
-                pool.dispatch()
-            raise
-        finally:
-            timer.cancel()
-            # A timeout or cancellation leaves the future done but unserved: it must leave the
-            # buffer too, or it would count as demand (and against queue_depth) until the next
-            # dispatch. dispatch() already popped the ones it served.
-            if not _assigned(waiter):
-                with contextlib.suppress(ValueError):
-                    pool.waiters.remove(waiter)
-                pool.sample(time.monotonic())
+        waiter.future.add_done_callback(functools.partial(
+            self._waited, pool, waiter, timer, arrived, invoke, body, timeout, outcome))
+        outcome.add_done_callback(functools.partial(_abandoned, waiter))
+        return outcome
+
+    def _waited(self, pool: VersionPool, waiter: Waiter, timer: asyncio.TimerHandle,
+                arrived: float, invoke: Invoke, body: bytes, timeout: float,
+                outcome: asyncio.Future[Outcome], _done: object) -> None:
+        timer.cancel()
+        if not _assigned(waiter):
+            # A timeout, a failed start or a cancellation leaves the future done but unserved:
+            # it must leave the buffer too, or it would count as demand (and against
+            # queue_depth) until the next dispatch. dispatch() already popped the ones it served.
+            with contextlib.suppress(ValueError):
+                pool.waiters.remove(waiter)
+            pool.sample(time.monotonic())
+            if not outcome.done():
+                outcome.set_result(_unstarted(waiter.future, arrived))
+            return
+        instance, init_ms = waiter.future.result()
+        if outcome.done():  # cancelled while waiting: give back the slot nobody will use
+            pool.release(instance)
+            pool.dispatch()
+            return
+        self._send(pool, instance, init_ms, arrived, invoke, body, timeout, outcome)
+
+    def _send(self, pool: VersionPool, instance: Instance, init_ms: float, arrived: float,
+              invoke: Invoke, body: bytes, timeout: float,
+              outcome: asyncio.Future[Outcome]) -> None:
+        started = time.perf_counter()
+        reply = instance.start_call(invoke, body, timeout)
+        reply.add_done_callback(functools.partial(
+            _answered, pool, instance, init_ms, (started - arrived) * 1000, started, outcome))
 
     def _cpu_bound_changed(self, tenant: str, bound: bool) -> None:
         """A tenant with a CPU-bound instance yields the CPU: its group turns idle with its
@@ -350,6 +332,65 @@ def _expire(future: asyncio.Future[tuple[Instance, float]], key: str, max_wait: 
     if not future.done():
         future.set_exception(Overloaded(f"no instance of {key} became free within "
                                         f"{max_wait:g} s", retry_after=1.0))
+
+
+def _abandoned(waiter: Waiter, outcome: asyncio.Future[Outcome]) -> None:
+    """The caller gave up (its task was cancelled) while waiting: stop waiting."""
+    if outcome.cancelled() and not waiter.future.done():
+        waiter.future.cancel()
+
+
+def _unstarted(waiter: asyncio.Future[tuple[Instance, float]], arrived: float) -> Outcome:
+    """The outcome of a request that never reached an instance."""
+    wait_ms = (time.perf_counter() - arrived) * 1000
+    if waiter.cancelled():
+        return Outcome(status=Status.CRASHED, status_code=502, error_type="PlatformError",
+                       error_message="the invocation was cancelled", wait_ms=wait_ms)
+    exc = waiter.exception()
+    if isinstance(exc, Overloaded | RateLimited):
+        return _refused(exc)
+    if isinstance(exc, InitError):
+        return Outcome(status=Status.ERROR, status_code=500, error_type=exc.error_type,
+                       error_message=f"the handler could not be loaded: {exc.message}",
+                       traceback=exc.traceback, wait_ms=wait_ms)
+    message = exc.message if isinstance(exc, PlatformError) else str(exc)
+    return Outcome(status=Status.CRASHED, status_code=502, error_type="PlatformError",
+                   error_message=message, wait_ms=wait_ms)
+
+
+def _answered(pool: VersionPool, instance: Instance, init_ms: float, wait_ms: float,
+              started: float, outcome: asyncio.Future[Outcome],
+              reply: asyncio.Future[tuple[Result, bytes]]) -> None:
+    pool.release(instance)
+    pool.dispatch()
+    pool.sample(time.monotonic())
+    duration_ms = (time.perf_counter() - started) * 1000
+    if outcome.done():
+        return
+    exc = reply.exception()
+    if exc is not None:
+        status = exc.status if isinstance(exc, InstanceGone) else Status.CRASHED
+        outcome.set_result(Outcome(
+            status=status, status_code=_GONE_STATUS[status], error_type=status.value,
+            error_message=exc.message if isinstance(exc, InstanceGone) else str(exc),
+            init_ms=init_ms, wait_ms=wait_ms, instance=instance.id, duration_ms=duration_ms))
+        return
+    result, response = reply.result()
+    outcome.set_result(Outcome(
+        status=Status.SUCCESS if result.ok else Status.ERROR,
+        status_code=result.status_code,
+        headers=result.headers,
+        body=response,
+        error_type=result.error_type,
+        error_message=result.error_message,
+        traceback=result.traceback,
+        logs=result.logs,
+        init_ms=init_ms,
+        wait_ms=wait_ms - init_ms if wait_ms > init_ms else 0.0,
+        duration_ms=duration_ms,
+        max_rss_mb=result.max_rss_kb / 1024,
+        instance=instance.id,
+    ))
 
 
 def _assigned(waiter: Waiter) -> bool:

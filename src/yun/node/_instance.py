@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 
@@ -56,6 +57,10 @@ class Instance:
         # Hops behind each in-flight invocation that has any: its host calls go one further.
         self.depths: dict[str, int] = {}
         self._timed_out: set[str] = set()
+        # request id → (deadline on the loop's clock, timeout s), and the timer for the first
+        self._deadlines: dict[str, tuple[float, float]] = {}
+        self._deadline_timer: asyncio.TimerHandle | None = None
+        self._deadline_at = 0.0
         self._on_gone = on_gone
         # Told when the instance turns CPU-bound (True) and when that ends (False).
         self.on_cpu_bound = on_cpu_bound
@@ -97,6 +102,9 @@ class Instance:
 
     def _gone(self) -> None:
         self.alive = False
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+            self._deadline_timer = None
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None
@@ -125,32 +133,62 @@ class Instance:
         detail = f" (exit code {self.exit_code})" if self.exit_code is not None else ""
         return Status.CRASHED, f"the instance exited before answering{detail}"
 
-    async def call(self, invoke: Invoke, body: bytes, timeout: float) -> tuple[Result, bytes]:
-        """Send one invocation; InstanceGone on death, timeout kills the instance."""
-        if not self.alive or self._conn is None:
-            raise InstanceGone(Status.CRASHED, "the instance is gone")
+    def start_call(self, invoke: Invoke, body: bytes,
+                   timeout: float) -> asyncio.Future[tuple[Result, bytes]]:
+        """Send one invocation. The future fails with InstanceGone when the instance dies;
+        a call that runs past `timeout` kills it. No coroutine: this is every call's path."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[Result, bytes]] = loop.create_future()
-        self._pending[invoke.id] = future
+        if not self.alive or self._conn is None:
+            future.set_exception(InstanceGone(Status.CRASHED, "the instance is gone"))
+            return future
+        request_id = invoke.id
+        self._pending[request_id] = future
         if self._watch is None and not self.cpu_bound and self.on_cpu_bound is not None:
             self._watch_step, self._looks = WATCH_FIRST, 0
             self._watch = loop.call_later(WATCH_FIRST, self._look)
         if invoke.depth:
-            self.depths[invoke.id] = invoke.depth
-        # call_later rather than wait_for: no extra task per call on the hot path.
-        timer = loop.call_later(timeout, self._expire, invoke.id, timeout)
-        try:
-            self._conn.send(encode(invoke, body))
-            if self._conn.paused:
-                await self._conn.drain()
-            return await future
-        finally:
-            timer.cancel()
-            self._pending.pop(invoke.id, None)
-            if self.cpu_bound and invoke.id in self._bound_calls:
-                self._calls_ended(invoke.id)
-            if invoke.depth:
-                del self.depths[invoke.id]
+            self.depths[request_id] = invoke.depth
+        # One timer per instance for its earliest deadline, not one per call: a call's
+        # deadline is usually the latest (calls of one version share their timeout).
+        deadline = loop.time() + timeout
+        self._deadlines[request_id] = (deadline, timeout)
+        if self._deadline_timer is None or deadline < self._deadline_at:
+            self._arm(loop, deadline)
+        future.add_done_callback(functools.partial(self._call_ended, request_id))
+        self._conn.send(encode(invoke, body))
+        return future
+
+    async def call(self, invoke: Invoke, body: bytes, timeout: float) -> tuple[Result, bytes]:
+        return await self.start_call(invoke, body, timeout)
+
+    def _call_ended(self, request_id: str, _future: object) -> None:
+        self._pending.pop(request_id, None)
+        self._deadlines.pop(request_id, None)
+        if self.cpu_bound and request_id in self._bound_calls:
+            self._calls_ended(request_id)
+        if self.depths:
+            self.depths.pop(request_id, None)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+        self._deadline_at = deadline
+        self._deadline_timer = loop.call_at(deadline, self._check_deadlines)
+
+    def _check_deadlines(self) -> None:
+        """Time out every call past its deadline; re-arm for the earliest one left."""
+        self._deadline_timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        earliest = None
+        for request_id, (deadline, timeout) in list(self._deadlines.items()):
+            if deadline <= now:
+                self._expire(request_id, timeout)
+            elif earliest is None or deadline < earliest:
+                earliest = deadline
+        if earliest is not None and self.alive:
+            self._arm(loop, earliest)
 
     def _look(self) -> None:
         """One look at the CPU quota (see WATCH_FIRST). The count of the last look is kept

@@ -99,6 +99,11 @@ class Platform:
         return RateLimited(refusal.message, refusal.quota, refusal.limit, refusal.value,
                            refusal.retry_after or 1.0)
 
+    @property
+    def invoke_app(self) -> InvokeApp | None:
+        """`POST /fn/…` once started (the gateway protocol's fast path serves through it)."""
+        return self._invoke
+
     def start_sandbox(self) -> None:
         """Before the event loop: the zygote forks from a small, quiet process."""
         self.sandbox.start()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
+from yun.gateway import gateway_protocol
 from yun.server._config import Config
 from yun.server._platform import DEFAULT_TENANT, Platform
 
@@ -33,7 +34,8 @@ def run(host: str | None = None, port: int | None = None, data_dir: Path | None 
             host=config.host,
             port=config.port,
             loop="uvloop",
-            http="httptools",
+            # uvicorn's httptools protocol, with `POST /fn/…` served without ASGI
+            http=gateway_protocol(lambda: platform.invoke_app),
             lifespan="on",
             access_log=False,
             log_level="warning",

@@ -1,0 +1,171 @@
+"""The gateway's HTTP/1.1 protocol: uvicorn's, with the common invocation served without ASGI.
+
+At 64 connections most of the gateway's CPU went to the layers between the socket and the
+node agent: an ASGI scope, a request-response cycle, a task and a coroutine chain per
+request, and message dicts for each `send`. A `POST /fn/NAME` whose key and route are
+cached (every call but the first of a function in 30 s) needs none of that: the headers
+come from the parser, the invocation is started from `on_message_complete`, and the
+response is written as bytes from the outcome future's callback. Everything else (the
+control API, errors, `/async`, a query string, a chunked or oversized body, pipelined
+requests, a hop header, a cache miss) goes through uvicorn and ASGI as before, so the
+fast path never decides an error or a corner case on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from yun.gateway._invoke import ASYNC_SUFFIX, MAX_BODY, InvokeApp, Started, response_parts
+
+# What the fast path needs of a request's headers; any other header is passed by.
+_AUTHORIZATION = b"authorization"
+_CONTENT_LENGTH = b"content-length"
+_DEPTH = b"x-yun-depth"
+_ASYNC = ASYNC_SUFFIX.encode()
+
+
+class _NoEvent:
+    """uvicorn sets its cycle's `message_event` when the connection is lost."""
+
+    @staticmethod
+    def set() -> None:
+        return None
+
+
+class _Exchange:
+    """One fast request, from its headers to its response. It stands in for uvicorn's
+    request-response cycle as the connection's `cycle`, so uvicorn's own bookkeeping holds:
+    a pipelined request waits for it, a lost connection marks it `disconnected`, and a
+    shutdown clears `keep_alive` so the connection closes once it has answered."""
+
+    __slots__ = ("authorization", "chunks", "disconnected", "keep_alive", "message_event",
+                 "response_complete", "target")
+
+    def __init__(self, target: str, authorization: str | None, keep_alive: bool) -> None:
+        self.target = target
+        self.authorization = authorization
+        self.keep_alive = keep_alive
+        self.chunks: list[bytes] = []
+        self.response_complete = False
+        self.disconnected = False
+        self.message_event = _NoEvent
+
+
+class GatewayProtocol(HttpToolsProtocol):
+    """Set `invoke_app` (see `gateway_protocol`): the invoke app once the platform has
+    started, None before (every request then goes through ASGI)."""
+
+    invoke_app: Callable[[], InvokeApp | None] = staticmethod(lambda: None)
+
+    def on_message_begin(self) -> None:
+        # The ASGI scope is built only for requests that go through ASGI (`_to_asgi`).
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+
+    def on_headers_complete(self) -> None:
+        exchange = self._fast_exchange()
+        if exchange is None:
+            self._begin_asgi()
+            super().on_headers_complete()
+            return
+        self.cycle = exchange  # type: ignore[assignment]
+
+    def on_body(self, body: bytes) -> None:
+        cycle: Any = self.cycle
+        if isinstance(cycle, _Exchange):
+            cycle.chunks.append(body)
+            return
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        exchange: Any = self.cycle
+        if not isinstance(exchange, _Exchange):
+            super().on_message_complete()
+            return
+        body = exchange.chunks[0] if len(exchange.chunks) == 1 else b"".join(exchange.chunks)
+        app = type(self).invoke_app()
+        started = app.start_fast(exchange.authorization, exchange.target, body) if app else None
+        if app is None or started is None:
+            self._to_asgi(body)
+            return
+        started.outcome.add_done_callback(
+            functools.partial(self._answer, exchange, started, app))
+
+    # -- the fast path -------------------------------------------------------------------------
+
+    def _fast_exchange(self) -> _Exchange | None:
+        """An exchange when this request can take the fast path, else None."""
+        url = self.url
+        if not url.startswith(b"/fn/") or self.parser.get_method() != b"POST":
+            return None
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            return None  # pipelined behind a request in flight: uvicorn queues it
+        if (self.expect_100_continue or self.parser.should_upgrade()
+                or self.parser.get_http_version() != "1.1" or b"?" in url or b"%" in url
+                or url.endswith(_ASYNC)):
+            return None
+        authorization = None
+        length = -1
+        for name, value in self.headers:
+            if name == _AUTHORIZATION:
+                authorization = value.decode("latin-1")
+            elif name == _CONTENT_LENGTH:
+                length = int(value) if value.isdigit() else -1
+            elif name == _DEPTH:
+                return None
+        if not 0 <= length <= MAX_BODY:  # chunked, oversized or malformed: ASGI answers
+            return None
+        return _Exchange(url[4:].decode("ascii", "replace"), authorization,
+                         self.parser.should_keep_alive())
+
+    def _answer(self, exchange: _Exchange, started: Started, app: InvokeApp,
+                done: asyncio.Future[Any]) -> None:
+        outcome = done.result()
+        if not exchange.disconnected and not self.transport.is_closing():
+            status, headers, body = response_parts(outcome, started.request_id,
+                                                   started.version)
+            parts = [STATUS_LINE[status]]
+            for name, value in (*self.server_state.default_headers, *headers):
+                parts += (name, b": ", value, b"\r\n")
+            parts += (b"content-length: ", str(len(body)).encode(), b"\r\n")
+            if not exchange.keep_alive:
+                parts.append(b"connection: close\r\n")
+            parts += (b"\r\n", body)
+            self.transport.write(b"".join(parts))
+        exchange.response_complete = True
+        if not exchange.keep_alive:
+            self.transport.close()
+        self.on_response_complete()
+        app.record_soon(started, outcome)
+
+    # -- everything else -----------------------------------------------------------------------
+
+    def _begin_asgi(self) -> None:
+        """Build the ASGI scope uvicorn's `on_message_begin` would have, for this request."""
+        url, headers, expect = self.url, self.headers, self.expect_100_continue
+        super().on_message_begin()
+        self.url, self.expect_100_continue = url, expect
+        self.headers.extend(headers)  # the scope holds uvicorn's new list
+
+    def _to_asgi(self, body: bytes) -> None:
+        """A request read as a fast one goes through ASGI after all, its body complete."""
+        exchange: Any = self.cycle
+        exchange.response_complete = True  # nothing was sent: let uvicorn start its cycle
+        self._begin_asgi()
+        super().on_headers_complete()
+        self.cycle.body = bytearray(body)
+        self.cycle.more_body = False
+        self.cycle.message_event.set()
+
+
+def gateway_protocol(invoke_app: Callable[[], InvokeApp | None]) -> type[GatewayProtocol]:
+    """The protocol class for uvicorn's `http` setting, serving through `invoke_app()`."""
+    return type("BoundGatewayProtocol", (GatewayProtocol,),
+                {"invoke_app": staticmethod(invoke_app)})
