@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 
 from yun.core import ActivationRecord
 from yun.store import LogLine, Store
@@ -34,49 +35,62 @@ class Recorder:
         # idle recorder still writes the first record at once.
         self.pace = min(pace, flush_seconds)
         self._last_write = -pace
-        # Bounded: when the store falls behind, callers wait here instead of memory growing.
-        self._queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=capacity)
+        # Bounded: when the store falls behind, callers wait for room instead of memory
+        # growing. A deque and one future for the writer, not an asyncio.Queue: every
+        # invocation passes here, and the queue's bookkeeping cost more than the append.
+        self.capacity = capacity
+        self._queue: deque[_Item] = deque()
+        self._arrived: asyncio.Future[None] | None = None  # the writer waits for a record
+        self._room = asyncio.Event()  # set whenever a batch left the queue
         self._stopping = asyncio.Event()
         self.written = 0
+
+    def add(self, record: ActivationRecord, logs: list[LogLine],
+            written: asyncio.Future[bool] | None = None) -> bool:
+        """Queue the record without waiting (`written`, if given, says when it is durable);
+        False when the queue is full."""
+        if len(self._queue) >= self.capacity:
+            return False
+        self._queue.append((record, logs, written))
+        arrived = self._arrived
+        if arrived is not None and not arrived.done():
+            arrived.set_result(None)
+        return True
 
     async def record(self, record: ActivationRecord, logs: list[LogLine]) -> asyncio.Future[bool]:
         """Queue the record; the future is True once its batch committed (False if the
         store refused it on every attempt, which is logged)."""
         written: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        if self._queue.full():
-            await self._queue.put((record, logs, written))
-        else:
-            self._queue.put_nowait((record, logs, written))  # no coroutine on the hot path
+        while not self.add(record, logs, written):
+            self._room.clear()
+            await self._room.wait()
         return written
-
-    def add(self, record: ActivationRecord, logs: list[LogLine]) -> bool:
-        """`record` without waiting and without a future to say when it is durable (the
-        HTTP fast path answers before that anyway); False when the queue is full."""
-        if self._queue.full():
-            return False
-        self._queue.put_nowait((record, logs, None))
-        return True
 
     async def run(self) -> None:
         """Write batches until stopped, then drain what is queued."""
-        while not (self._stopping.is_set() and self._queue.empty()):
+        while not (self._stopping.is_set() and not self._queue):
             items = await self._collect()
             if items:
                 await self._write(items)
 
     async def _collect(self) -> list[_Item]:
-        items: list[_Item] = []
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.flush_seconds):
-                items.append(await self._queue.get())
-        if items and not self._stopping.is_set():
-            loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
+        if not self._queue:
+            self._arrived = loop.create_future()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.flush_seconds):
+                    await self._arrived
+            self._arrived = None
+            if not self._queue:
+                return []
+        if not self._stopping.is_set():
             wait = self._last_write + self.pace - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
             self._last_write = loop.time()
-        while items and len(items) < self.batch and not self._queue.empty():
-            items.append(self._queue.get_nowait())
+        queue = self._queue
+        items = [queue.popleft() for _ in range(min(self.batch, len(queue)))]
+        self._room.set()
         return items
 
     async def _write(self, items: list[_Item]) -> None:
@@ -99,3 +113,5 @@ class Recorder:
 
     def stop(self) -> None:
         self._stopping.set()
+        if self._arrived is not None and not self._arrived.done():
+            self._arrived.set_result(None)
