@@ -40,6 +40,7 @@ def run(quick: bool) -> None:
     print(f"# relay floor · {h.machine()}", flush=True)
     with h.Yun() as yun:
         yun.deploy(h.FUNCTIONS / "hello_c8")
+        yun.unthrottle()
         floor_port, relay_port = h.free_port(), h.free_port()
         with h.running(h.floor_server(floor_port)) as floor, \
                 h.running(relay_server(relay_port)) as relay:

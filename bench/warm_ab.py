@@ -46,6 +46,7 @@ def run(before: Path, rounds: int, seconds: float) -> None:
         for yun in servers.values():
             yun.deploy(h.FUNCTIONS / "hello", scale={"keep_alive": "10m"})
             yun.deploy(h.FUNCTIONS / "hello_c8")
+            yun.unthrottle()
         runs: dict[tuple[str, int], list[dict[str, float]]] = {}
         for r in range(rounds):
             for connections, path in ((64, "/fn/hello-c8"), (1, "/fn/hello")):

@@ -70,6 +70,7 @@ def run(quick: bool) -> None:
     with h.Yun() as yun:
         yun.deploy(h.FUNCTIONS / "hello", scale={"keep_alive": "10m"})
         yun.deploy(h.FUNCTIONS / "hello_c8")
+        yun.unthrottle()
         yun1 = target(yun.port, "/fn/hello", yun.proc.pid, yun.headers())
         yun64 = target(yun.port, "/fn/hello-c8", yun.proc.pid, yun.headers())
         port = h.free_port()
