@@ -7,6 +7,7 @@ here is added to every invocation.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -145,12 +146,12 @@ class InvokeApp:
             await reply_error(send, exc)
             return
         request_id = activation_id()
-        outcome = await self.start(key.tenant, version, body, request_id, depth)
+        outcome = await self._run(key.tenant, version, body, request_id, depth)
         await respond(send, outcome, request_id, version)
         await self._record(outcome, request_id, key.tenant, version, wall_start)
 
-    def start_fast(self, authorization: str | None, target: str,
-                   body: bytes) -> Started | None:
+    def start_fast(self, authorization: str | None, target: str, body: bytes,
+                   done: Callable[[Started, Outcome], None]) -> Started | None:
         """`POST /fn/TARGET` with its key and route cached and a JSON body (the common case)
         started without a coroutine, for the gateway's HTTP protocol. None: anything else,
         which the ASGI path (`__call__`) serves, with its errors."""
@@ -165,10 +166,10 @@ class InvokeApp:
                 msgspec.json.decode(body)
             except msgspec.DecodeError:
                 return None
-        wall_start = time.time()
-        request_id = activation_id()
-        return Started(self.start(key.tenant, version, body, request_id, 0),
-                       request_id, key.tenant, version, wall_start)
+        started = Started(activation_id(), key.tenant, version, time.time())
+        self.start(key.tenant, version, body, started.request_id, 0,
+                   functools.partial(done, started))
+        return started
 
     async def _submit(self, tenant: str, target: str, body: bytes,
                       headers: dict[bytes, bytes], depth: int) -> str:
@@ -193,26 +194,41 @@ class InvokeApp:
         if version is None:
             version = await self.resolver.resolve(tenant, target)
         request_id = request_id or activation_id()
-        outcome = await self.start(tenant, version, body, request_id, depth)
+        outcome = await self._run(tenant, version, body, request_id, depth)
         recorded = await self._record(outcome, request_id, tenant, version, wall_start)
         return Invoked(request_id, version, outcome, recorded)
 
-    def start(self, tenant: str, version: Version, body: bytes, request_id: str,
-              depth: int) -> asyncio.Future[Outcome]:
-        """Run the invocation (quotas, then the node agent); the future ends in its Outcome."""
+    async def _run(self, tenant: str, version: Version, body: bytes, request_id: str,
+                   depth: int) -> Outcome:
+        admitted = self._admit(tenant, version, request_id, depth)
+        if isinstance(admitted, Outcome):
+            return admitted
+        timeout = version.manifest.timeout
+        return await self.deployments.node.invoke(*admitted, body, timeout,
+                                                  min(self.max_wait, timeout + 30))
+
+    def start(self, tenant: str, version: Version, body: bytes, request_id: str, depth: int,
+              done: Callable[[Outcome], None]) -> None:
+        """`_run` without a coroutine: `done` hears the Outcome."""
+        admitted = self._admit(tenant, version, request_id, depth)
+        if isinstance(admitted, Outcome):
+            done(admitted)
+            return
+        timeout = version.manifest.timeout
+        self.deployments.node.call(*admitted, body, timeout, min(self.max_wait, timeout + 30),
+                                   done)
+
+    def _admit(self, tenant: str, version: Version, request_id: str,
+               depth: int) -> Outcome | tuple[VersionPool, Invoke]:
+        """The tenant's rate quota, then the version's pool and the invocation to send."""
         refusal = self.quotas.check_invoke(tenant, time.monotonic()) if self.quotas else None
         if refusal is not None:
-            refused = asyncio.get_running_loop().create_future()
-            refused.set_result(throttled(refusal.message, refusal.quota, refusal.status,
-                                         refusal.retry_after or 1.0))
-            return refused
+            return throttled(refusal.message, refusal.quota, refusal.status,
+                             refusal.retry_after or 1.0)
         manifest = version.manifest
-        pool = self.deployments.pool(tenant, version)
-        invoke = Invoke(id=request_id, timeout_ms=int(manifest.timeout * 1000),
-                        function=version.function, version=version.number,
-                        memory_mb=manifest.memory, tenant=tenant, depth=depth)
-        return self.deployments.node.call(pool, invoke, body, manifest.timeout,
-                                          max_wait=min(self.max_wait, manifest.timeout + 30))
+        return self.deployments.pool(tenant, version), Invoke(
+            id=request_id, timeout_ms=int(manifest.timeout * 1000), function=version.function,
+            version=version.number, memory_mb=manifest.memory, tenant=tenant, depth=depth)
 
     async def _record(self, outcome: Outcome, request_id: str, tenant: str, version: Version,
                       wall_start: float) -> asyncio.Future[bool]:
@@ -235,9 +251,8 @@ _pending_records: set[asyncio.Task[asyncio.Future[bool]]] = set()
 
 @dataclass(frozen=True, slots=True)
 class Started:
-    """An invocation the fast path started: its outcome to come, and what its record needs."""
+    """An invocation the fast path started: what its response and record need."""
 
-    outcome: asyncio.Future[Outcome]
     request_id: str
     tenant: str
     version: Version

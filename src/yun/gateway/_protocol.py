@@ -13,7 +13,6 @@ fast path never decides an error or a corner case on its own.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from yun.gateway._invoke import ASYNC_SUFFIX, MAX_BODY, InvokeApp, Started, response_parts
+from yun.node import Outcome
 
 # What the fast path needs of a request's headers; any other header is passed by.
 _AUTHORIZATION = b"authorization"
@@ -90,12 +90,11 @@ class GatewayProtocol(HttpToolsProtocol):
             return
         body = exchange.chunks[0] if len(exchange.chunks) == 1 else b"".join(exchange.chunks)
         app = type(self).invoke_app()
-        started = app.start_fast(exchange.authorization, exchange.target, body) if app else None
-        if app is None or started is None:
+        started = (app.start_fast(exchange.authorization, exchange.target, body,
+                                  functools.partial(self._answer, exchange, app))
+                   if app is not None else None)
+        if started is None:
             self._to_asgi(body)
-            return
-        started.outcome.add_done_callback(
-            functools.partial(self._answer, exchange, started, app))
 
     # -- the fast path -------------------------------------------------------------------------
 
@@ -125,9 +124,8 @@ class GatewayProtocol(HttpToolsProtocol):
         return _Exchange(url[4:].decode("ascii", "replace"), authorization,
                          self.parser.should_keep_alive())
 
-    def _answer(self, exchange: _Exchange, started: Started, app: InvokeApp,
-                done: asyncio.Future[Any]) -> None:
-        outcome = done.result()
+    def _answer(self, exchange: _Exchange, app: InvokeApp, started: Started,
+                outcome: Outcome) -> None:
         if not exchange.disconnected and not self.transport.is_closing():
             status, headers, body = response_parts(outcome, started.request_id,
                                                    started.version)

@@ -15,6 +15,7 @@ import functools
 import itertools
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 
 from yun.autoscaler import Policy
@@ -80,10 +81,7 @@ class NodeAgent:
 
     def _shutdown_instances(self) -> None:
         for pool in self.pools.values():
-            for waiter in pool.waiters:
-                if not waiter.future.done():
-                    waiter.future.set_exception(Overloaded("the node is shutting down", 1.0))
-            pool.waiters.clear()
+            self._fail_waiters(pool, Overloaded("the node is shutting down", 1.0))
             for instance in list(pool.instances.values()):
                 instance.reap()
             self._close_template(pool)
@@ -99,69 +97,80 @@ class NodeAgent:
 
     async def invoke(self, pool: VersionPool, invoke: Invoke, body: bytes,
                      timeout: float, max_wait: float) -> Outcome:
-        return await self.call(pool, invoke, body, timeout, max_wait)
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        waiter = self.call(pool, invoke, body, timeout, max_wait,
+                           functools.partial(_settle, future))
+        try:
+            return await future
+        except asyncio.CancelledError:
+            if waiter is not None:
+                self._withdraw(pool, waiter)
+            raise
 
     def call(self, pool: VersionPool, invoke: Invoke, body: bytes, timeout: float,
-             max_wait: float) -> asyncio.Future[Outcome]:
+             max_wait: float, done: Callable[[Outcome], None]) -> Waiter | None:
         """Run one invocation on an instance of `pool`: at once on a free slot, else after
-        waiting in the activator buffer (at most `max_wait` s). The future always ends in an
-        Outcome. Callbacks, not coroutines: every invocation takes this path, and half of
-        them wait at 64 connections. Cancelling the future gives back a slot not yet used."""
-        loop = asyncio.get_running_loop()
+        waiting in the activator buffer (at most `max_wait` s); `done` hears its Outcome,
+        once. Callbacks, not coroutines or futures: every invocation takes this path, and
+        half of them wait at 64 connections. Returns the request's place in the buffer (to
+        `_withdraw` it), or None if it did not wait."""
         arrived = time.perf_counter()
-        outcome: asyncio.Future[Outcome] = loop.create_future()
         if not pool.waiters:
             instance = pool.free_instance()
             if instance is not None:
                 pool.assign(instance)
                 pool.sample(time.monotonic())
-                self._send(pool, instance, 0.0, arrived, invoke, body, timeout, outcome)
-                return outcome
+                self._send(pool, instance, 0.0, arrived, invoke, body, timeout, done)
+                return None
         if len(pool.waiters) >= self.queue_depth:
-            outcome.set_result(_refused(Overloaded(
+            done(_refused(Overloaded(
                 f"function {pool.key} has {len(pool.waiters)} requests waiting for an instance "
                 f"(the limit is {self.queue_depth})", retry_after=1.0)))
-            return outcome
-        waiter = Waiter(loop.create_future())
+            return None
+        waiter = Waiter(functools.partial(self._waited, pool, arrived, invoke, body, timeout,
+                                          done))
+        # The deadline is a timer that settles the wait with Overloaded; a slot assigned
+        # first cancels it.
+        waiter.timer = asyncio.get_running_loop().call_later(
+            max_wait, waiter.settle, Overloaded(
+                f"no instance of {pool.key} became free within {max_wait:g} s", retry_after=1.0))
         pool.waiters.append(waiter)
         pool.sample(waiter.since)
         self._scale_up(pool)
-        # The deadline is a timer that fails the future. A slot assigned first wins: the
-        # timer then finds the future done and does nothing.
-        timer = loop.call_later(max_wait, _expire, waiter.future, pool.key, max_wait)
-        waiter.future.add_done_callback(functools.partial(
-            self._waited, pool, waiter, timer, arrived, invoke, body, timeout, outcome))
-        outcome.add_done_callback(functools.partial(_abandoned, waiter))
-        return outcome
+        return waiter
 
-    def _waited(self, pool: VersionPool, waiter: Waiter, timer: asyncio.TimerHandle,
-                arrived: float, invoke: Invoke, body: bytes, timeout: float,
-                outcome: asyncio.Future[Outcome], _done: object) -> None:
-        timer.cancel()
-        if not _assigned(waiter):
-            # A timeout, a failed start or a cancellation leaves the future done but unserved:
-            # it must leave the buffer too, or it would count as demand (and against
-            # queue_depth) until the next dispatch. dispatch() already popped the ones it served.
-            with contextlib.suppress(ValueError):
-                pool.waiters.remove(waiter)
+    def _withdraw(self, pool: VersionPool, waiter: Waiter) -> None:
+        """The caller gave up (its task was cancelled) while waiting: leave the buffer."""
+        if waiter.done:
+            return  # assigned: the call was sent and frees its slot when it answers
+        waiter.done = True
+        if waiter.timer is not None:
+            waiter.timer.cancel()
+        with contextlib.suppress(ValueError):
+            pool.waiters.remove(waiter)
+        pool.sample(time.monotonic())
+
+    def _waited(self, pool: VersionPool, arrived: float, invoke: Invoke, body: bytes,
+                timeout: float, done: Callable[[Outcome], None],
+                assigned: tuple[Instance, float] | Exception) -> None:
+        if isinstance(assigned, Exception):
+            # A timeout or a failed start ends the wait unserved: it must leave the buffer
+            # too, or it would count as demand (and against queue_depth) until the next
+            # dispatch. dispatch() already popped the ones it served.
+            if any(w.done for w in pool.waiters):  # rare: errors only, the buffer is bounded
+                pool.waiters = deque(w for w in pool.waiters if not w.done)
             pool.sample(time.monotonic())
-            if not outcome.done():
-                outcome.set_result(_unstarted(waiter.future, arrived))
+            done(_unstarted(assigned, arrived))
             return
-        instance, init_ms = waiter.future.result()
-        if outcome.done():  # cancelled while waiting: give back the slot nobody will use
-            pool.release(instance)
-            pool.dispatch()
-            return
-        self._send(pool, instance, init_ms, arrived, invoke, body, timeout, outcome)
+        instance, init_ms = assigned
+        self._send(pool, instance, init_ms, arrived, invoke, body, timeout, done)
 
     def _send(self, pool: VersionPool, instance: Instance, init_ms: float, arrived: float,
               invoke: Invoke, body: bytes, timeout: float,
-              outcome: asyncio.Future[Outcome]) -> None:
+              done: Callable[[Outcome], None]) -> None:
         started = time.perf_counter()
-        reply = instance.start_call(invoke, body, timeout)
-        reply.add_done_callback(functools.partial(
-            _answered, pool, instance, init_ms, (started - arrived) * 1000, started, outcome))
+        instance.start_call(invoke, body, timeout, functools.partial(
+            _answered, pool, instance, init_ms, (started - arrived) * 1000, started, done))
 
     def _cpu_bound_changed(self, tenant: str, bound: bool) -> None:
         """A tenant with a CPU-bound instance yields the CPU: its group turns idle with its
@@ -218,10 +227,9 @@ class NodeAgent:
         return Overloaded(reason, retry_after=5.0) if reason is not None else None
 
     def _fail_waiters(self, pool: VersionPool, error: Exception) -> None:
-        for waiter in list(pool.waiters):
-            if not waiter.future.done():
-                waiter.future.set_exception(error)
-        pool.waiters.clear()
+        waiters, pool.waiters = pool.waiters, deque()
+        for waiter in waiters:
+            waiter.settle(error)
 
     async def _grow(self, pool: VersionPool) -> None:
         started = time.perf_counter()
@@ -328,25 +336,14 @@ class NodeAgent:
                 if key.startswith(prefix)]
 
 
-def _expire(future: asyncio.Future[tuple[Instance, float]], key: str, max_wait: float) -> None:
+def _settle(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
     if not future.done():
-        future.set_exception(Overloaded(f"no instance of {key} became free within "
-                                        f"{max_wait:g} s", retry_after=1.0))
+        future.set_result(outcome)
 
 
-def _abandoned(waiter: Waiter, outcome: asyncio.Future[Outcome]) -> None:
-    """The caller gave up (its task was cancelled) while waiting: stop waiting."""
-    if outcome.cancelled() and not waiter.future.done():
-        waiter.future.cancel()
-
-
-def _unstarted(waiter: asyncio.Future[tuple[Instance, float]], arrived: float) -> Outcome:
+def _unstarted(exc: Exception, arrived: float) -> Outcome:
     """The outcome of a request that never reached an instance."""
     wait_ms = (time.perf_counter() - arrived) * 1000
-    if waiter.cancelled():
-        return Outcome(status=Status.CRASHED, status_code=502, error_type="PlatformError",
-                       error_message="the invocation was cancelled", wait_ms=wait_ms)
-    exc = waiter.exception()
     if isinstance(exc, Overloaded | RateLimited):
         return _refused(exc)
     if isinstance(exc, InitError):
@@ -359,24 +356,20 @@ def _unstarted(waiter: asyncio.Future[tuple[Instance, float]], arrived: float) -
 
 
 def _answered(pool: VersionPool, instance: Instance, init_ms: float, wait_ms: float,
-              started: float, outcome: asyncio.Future[Outcome],
-              reply: asyncio.Future[tuple[Result, bytes]]) -> None:
+              started: float, done: Callable[[Outcome], None],
+              reply: tuple[Result, bytes] | InstanceGone) -> None:
     pool.release(instance)
     pool.dispatch()
     pool.sample(time.monotonic())
     duration_ms = (time.perf_counter() - started) * 1000
-    if outcome.done():
+    if isinstance(reply, InstanceGone):
+        done(Outcome(
+            status=reply.status, status_code=_GONE_STATUS[reply.status],
+            error_type=reply.status.value, error_message=reply.message, init_ms=init_ms,
+            wait_ms=wait_ms, instance=instance.id, duration_ms=duration_ms))
         return
-    exc = reply.exception()
-    if exc is not None:
-        status = exc.status if isinstance(exc, InstanceGone) else Status.CRASHED
-        outcome.set_result(Outcome(
-            status=status, status_code=_GONE_STATUS[status], error_type=status.value,
-            error_message=exc.message if isinstance(exc, InstanceGone) else str(exc),
-            init_ms=init_ms, wait_ms=wait_ms, instance=instance.id, duration_ms=duration_ms))
-        return
-    result, response = reply.result()
-    outcome.set_result(Outcome(
+    result, response = reply
+    done(Outcome(
         status=Status.SUCCESS if result.ok else Status.ERROR,
         status_code=result.status_code,
         headers=result.headers,
@@ -391,11 +384,6 @@ def _answered(pool: VersionPool, instance: Instance, init_ms: float, wait_ms: fl
         max_rss_mb=result.max_rss_kb / 1024,
         instance=instance.id,
     ))
-
-
-def _assigned(waiter: Waiter) -> bool:
-    future = waiter.future
-    return future.done() and not future.cancelled() and future.exception() is None
 
 
 def _on_exit(pool: VersionPool, pid: int, code: int) -> None:

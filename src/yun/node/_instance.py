@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 from collections.abc import Callable
 
@@ -26,6 +27,9 @@ WATCH_CLOSE = 4
 WATCH_MOST = 0.08
 
 
+log = logging.getLogger("yun.node")
+
+
 class InstanceGone(Exception):
     """The instance died (or was killed) before answering this call."""
 
@@ -33,6 +37,25 @@ class InstanceGone(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+# Hears a call's end once: the result frame and its body, or why the instance is gone.
+Reply = Callable[["tuple[Result, bytes] | InstanceGone"], None]
+
+
+def _deliver(reply: Reply, answer: tuple[Result, bytes] | InstanceGone) -> None:
+    """Call `reply`; its failure is logged, not raised into the connection that read the
+    frame (the other replies in the same read still go out)."""
+    try:
+        reply(answer)
+    except Exception:
+        log.exception("handling an instance's reply failed")
+
+
+def _settle(future: asyncio.Future[tuple[Result, bytes] | InstanceGone],
+            answer: tuple[Result, bytes] | InstanceGone) -> None:
+    if not future.done():
+        future.set_result(answer)
 
 
 class Instance:
@@ -53,7 +76,7 @@ class Instance:
         self.alive = True
         self.exit_code: int | None = None
         self._reaped = False
-        self._pending: dict[str, asyncio.Future[tuple[Result, bytes]]] = {}
+        self._pending: dict[str, Reply] = {}  # request id → who hears its reply
         # Hops behind each in-flight invocation that has any: its host calls go one further.
         self.depths: dict[str, int] = {}
         self._timed_out: set[str] = set()
@@ -96,9 +119,9 @@ class Instance:
 
     def _on_frame(self, message: Message, body: bytes) -> None:
         if isinstance(message, Result):
-            future = self._pending.pop(message.id, None)
-            if future is not None and not future.done():
-                future.set_result((message, body))
+            reply = self._ended(message.id)
+            if reply is not None:
+                _deliver(reply, (message, body))
 
     def _gone(self) -> None:
         self.alive = False
@@ -116,14 +139,13 @@ class Instance:
             self._host[1].close()
         if self._pending:
             status, message = self._death_reason()
-            for request_id, future in self._pending.items():
-                if not future.done():
-                    if self._timed_out and request_id not in self._timed_out:
-                        status = Status.CRASHED
-                        message = ("the instance was killed because another invocation on it "
-                                   "timed out")
-                    future.set_exception(InstanceGone(status, message))
-            self._pending.clear()
+            if self._timed_out:
+                status = Status.CRASHED
+                message = "the instance was killed because another invocation on it timed out"
+            for request_id in list(self._pending):
+                reply = self._ended(request_id)
+                if reply is not None:
+                    _deliver(reply, InstanceGone(status, message))
         self.cgroup.kill()
         self._on_gone(self)
 
@@ -133,17 +155,17 @@ class Instance:
         detail = f" (exit code {self.exit_code})" if self.exit_code is not None else ""
         return Status.CRASHED, f"the instance exited before answering{detail}"
 
-    def start_call(self, invoke: Invoke, body: bytes,
-                   timeout: float) -> asyncio.Future[tuple[Result, bytes]]:
-        """Send one invocation. The future fails with InstanceGone when the instance dies;
-        a call that runs past `timeout` kills it. No coroutine: this is every call's path."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[tuple[Result, bytes]] = loop.create_future()
+    def start_call(self, invoke: Invoke, body: bytes, timeout: float, reply: Reply) -> None:
+        """Send one invocation; `reply` hears its result, or InstanceGone when the instance
+        dies first (a call that runs past `timeout` kills it), once. A callback, not a
+        future: a future's callbacks each cost a trip through the event loop, and this is
+        every call's path."""
         if not self.alive or self._conn is None:
-            future.set_exception(InstanceGone(Status.CRASHED, "the instance is gone"))
-            return future
+            _deliver(reply, InstanceGone(Status.CRASHED, "the instance is gone"))
+            return
+        loop = asyncio.get_running_loop()
         request_id = invoke.id
-        self._pending[request_id] = future
+        self._pending[request_id] = reply
         if self._watch is None and not self.cpu_bound and self.on_cpu_bound is not None:
             self._watch_step, self._looks = WATCH_FIRST, 0
             self._watch = loop.call_later(WATCH_FIRST, self._look)
@@ -155,20 +177,26 @@ class Instance:
         self._deadlines[request_id] = (deadline, timeout)
         if self._deadline_timer is None or deadline < self._deadline_at:
             self._arm(loop, deadline)
-        future.add_done_callback(functools.partial(self._call_ended, request_id))
         self._conn.send(encode(invoke, body))
-        return future
 
     async def call(self, invoke: Invoke, body: bytes, timeout: float) -> tuple[Result, bytes]:
-        return await self.start_call(invoke, body, timeout)
+        future: asyncio.Future[tuple[Result, bytes] | InstanceGone] = (
+            asyncio.get_running_loop().create_future())
+        self.start_call(invoke, body, timeout, functools.partial(_settle, future))
+        answer = await future
+        if isinstance(answer, InstanceGone):
+            raise answer
+        return answer
 
-    def _call_ended(self, request_id: str, _future: object) -> None:
-        self._pending.pop(request_id, None)
+    def _ended(self, request_id: str) -> Reply | None:
+        """The call's bookkeeping ends; its reply callback, if it still waits for one."""
+        reply = self._pending.pop(request_id, None)
         self._deadlines.pop(request_id, None)
         if self.cpu_bound and request_id in self._bound_calls:
             self._calls_ended(request_id)
         if self.depths:
             self.depths.pop(request_id, None)
+        return reply
 
     def _arm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
         if self._deadline_timer is not None:
@@ -226,15 +254,14 @@ class Instance:
                 self.on_cpu_bound(bound)
 
     def _expire(self, request_id: str, timeout: float) -> None:
-        future = self._pending.get(request_id)
-        if future is None or future.done():
+        reply = self._ended(request_id)
+        if reply is None:
             return
         self._timed_out.add(request_id)
-        future.set_exception(
-            InstanceGone(Status.TIMEOUT, f"the invocation ran past its timeout of {timeout:g} s "
-                         "and its instance was stopped")
-        )
         self.kill()
+        _deliver(reply, InstanceGone(
+            Status.TIMEOUT, f"the invocation ran past its timeout of {timeout:g} s and its "
+            "instance was stopped"))
 
     def kill(self) -> None:
         """Stop the instance now; its reader sees EOF and finishes the bookkeeping."""

@@ -15,10 +15,25 @@ from yun.node._instance import Instance
 from yun.sandbox import SandboxTemplate, TemplateSpec
 
 
-@dataclass(eq=False)  # identity: removal from the deque must not compare futures
+@dataclass(eq=False)  # identity: removal from the deque must compare nothing else
 class Waiter:
-    future: asyncio.Future[tuple[Instance, float]]
+    """A request waiting for a slot. `assigned` hears, once, the instance and the cold-start
+    time it waited for, or the error that ended the wait."""
+
+    assigned: Callable[[tuple[Instance, float] | Exception], None]
     since: float = field(default_factory=time.monotonic)
+    done: bool = False
+    timer: asyncio.TimerHandle | None = None  # the wait's deadline
+
+    def settle(self, outcome: tuple[Instance, float] | Exception) -> bool:
+        """Hand `outcome` to the request; False if it was settled (or withdrawn) before."""
+        if self.done:
+            return False
+        self.done = True
+        if self.timer is not None:
+            self.timer.cancel()
+        self.assigned(outcome)
+        return True
 
 
 class VersionPool:
@@ -87,11 +102,11 @@ class VersionPool:
             if instance is None:
                 return
             waiter = self.waiters.popleft()
-            if waiter.future.done():
+            if waiter.done:
                 continue
             self.assign(instance)
             init_ms = instance.init_ms if instance.created_at >= waiter.since else 0.0
-            waiter.future.set_result((instance, init_ms))
+            waiter.settle((instance, init_ms))
 
     def idle_longest_first(self) -> list[Instance]:
         idle = [i for i in self.instances.values() if i.idle_since is not None]
