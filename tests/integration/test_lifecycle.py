@@ -91,7 +91,7 @@ def test_shutdown_leaves_no_sandbox_process_and_no_cgroup(yun: Yun) -> None:
     assert yun.process is not None
     pid = yun.process.pid
     running = sandbox_processes(yun)
-    assert len(running) >= 5  # zygote, two templates, two instances
+    assert len(running) >= 3  # the zygote and two instances (each the blank it was given)
     assert yun.stop() == 0
     time.sleep(0.2)
     assert alive(running) == set()

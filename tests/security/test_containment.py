@@ -6,8 +6,10 @@ process tier promises (docs/security.md).
 
 from __future__ import annotations
 
+import shutil
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,15 +22,41 @@ from yun_harness import Yun, free_port
 ATTACKER = Path(__file__).resolve().parent / "functions" / "attacker"
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Yun]:
-    yun = Yun(data_dir=tmp_path_factory.mktemp("security") / "data", port=free_port())
+@pytest.fixture(scope="module", params=["first instance", "forked instances"])
+def node(request: pytest.FixtureRequest,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Yun]:
+    """The probes meet a version's first instance (the blank it was given, serving) or, with
+    `scale.min: 2` started at once, instances forked from a template: the walls are the same."""
+    work = tmp_path_factory.mktemp("security")
+    yun = Yun(data_dir=work / "data", port=free_port())
     yun.start()
-    yun.deploy(ATTACKER)
     try:
+        if request.param == "first instance":
+            yun.deploy(ATTACKER)
+        else:
+            folder = work / "attacker"
+            shutil.copytree(ATTACKER, folder)
+            manifest = folder / "yun.yaml"
+            manifest.write_text(manifest.read_text().replace("scale: {min: 0, max: 2}",
+                                                             "scale: {min: 2, max: 2}"))
+            yun.deploy(folder)
+            _wait_for_forked_instances(yun, 2)
         yield yun
     finally:
         yun.stop()
+
+
+def _wait_for_forked_instances(yun: Yun, count: int) -> None:
+    deadline = time.monotonic() + 30
+    with yun.http() as http:
+        while True:
+            pools = http.get("/v1/instances").json()["pools"]
+            pool = next((p for p in pools if p["function"] == "attacker"), None)
+            if pool is not None and pool["instances"] == count:
+                assert pool["template"], pool
+                return
+            assert time.monotonic() < deadline, pools
+            time.sleep(0.05)
 
 
 def probe(node: Yun, name: str, arg: object = None) -> dict[str, object]:
@@ -87,7 +115,10 @@ def test_escape_probes_are_denied(node: Yun) -> None:
 
 
 def test_another_process_environment_is_unreadable_but_own_environment_works(node: Yun) -> None:
-    assert probe(node, "environ_of", 1)["ok"] is False  # the template, pid 1 of the namespace
+    # pid 1 of the namespace: the template of forked instances (the first instance is pid 1
+    # itself, and even its own environ is unreadable once it dropped root: not dumpable)
+    assert probe(node, "environ_of", 1)["ok"] is False
+    assert probe(node, "environ_of_parent")["ok"] is False  # a child's look at the instance
     assert probe(node, "read", "/code/yun.yaml")["ok"] is True
 
 

@@ -115,8 +115,32 @@ def nft_tables() -> str:
                           check=True).stdout
 
 
+def _deploy_egress_as(node: Yun, tmp_path: Path, name: str, scale: str) -> None:
+    """The egress function under another name, with another `scale`."""
+    folder = tmp_path / name
+    shutil.copytree(FUNCTIONS / "egress", folder)
+    (folder / "yun.yaml").write_text((folder / "yun.yaml").read_text().replace(
+        "name: egress", f"name: {name}").replace("scale: {min: 0, max: 2}", f"scale: {scale}"))
+    node.deploy(folder)
+
+
 def test_an_egress_function_reaches_a_server_in_another_network(node: Yun, peer: Peer) -> None:
     assert egress(node, "talk", f"{peer.address}:{peer.port}") == {"ok": True, "result": "pong"}
+
+
+def test_instances_forked_from_an_egress_template_reach_the_server_too(
+        node: Yun, peer: Peer, tmp_path: Path) -> None:
+    # The tests around meet a version's first instance (the blank it was given, serving);
+    # `scale.min: 2` starts two at once, forked from a template.
+    _deploy_egress_as(node, tmp_path, "egress-forked", "{min: 2, max: 2}")
+    with node.http() as http:
+        _eventually(lambda: any(p["function"] == "egress-forked" and p["instances"] == 2
+                                and p["template"]
+                                for p in http.get("/v1/instances").json()["pools"]), timeout=30)
+        for _ in range(2):
+            result = http.post("/fn/egress-forked",
+                               json={"probe": "talk", "arg": f"{peer.address}:{peer.port}"})
+            assert result.json() == {"ok": True, "result": "pong"}
 
 
 def test_an_egress_function_has_its_own_interfaces_not_the_hosts(node: Yun) -> None:
@@ -185,18 +209,13 @@ def _host_sides() -> list[tuple[str, str]]:
 
 
 def test_a_sandboxs_veth_goes_away_with_the_sandbox(node: Yun, tmp_path: Path) -> None:
-    brief = tmp_path / "brief"
-    shutil.copytree(FUNCTIONS / "egress", brief)
-    (brief / "yun.yaml").write_text((brief / "yun.yaml").read_text().replace(
-        "name: egress", "name: egress-brief").replace(
-        "scale: {min: 0, max: 2}", "scale: {min: 0, max: 1, keep_alive: 1s}"))
-    node.deploy(brief)
+    _deploy_egress_as(node, tmp_path, "egress-brief", "{min: 0, max: 1, keep_alive: 1s}")
     with node.http() as http:
         result = http.post("/fn/egress-brief", json={"probe": "listen", "arg": 9001}).json()
     address = ipaddress.IPv4Address(result["result"])
     host_side = str(address - 1)
     assert host_side in _host_side_addresses()
-    # keep_alive 1 s, then the autoscaler reaps the instance and drops the template.
+    # keep_alive 1 s, then the autoscaler reaps the instance, and its namespace goes with it.
     _eventually(lambda: host_side not in _host_side_addresses(), timeout=10)
 
 

@@ -233,9 +233,15 @@ class NodeAgent:
 
     async def _grow(self, pool: VersionPool) -> None:
         started = time.perf_counter()
+        instance_id = f"{pool.spec.key}.{self._prefix}{next(self._ids)}"
         try:
-            template = await self._template(pool)
-            sandboxed = await template.fork(f"{pool.spec.key}.{self._prefix}{next(self._ids)}")
+            # A version's only instance is served by a blank itself (no template, no fork);
+            # the template is made when the version needs a second instance.
+            sandboxed = (await self.sandbox.serve_first(pool.spec, instance_id)
+                         if pool.serve_from_blank() else None)
+            if sandboxed is None:
+                template = await self._template(pool)
+                sandboxed = await template.fork(instance_id)
         except (InitError, PlatformError, OSError) as exc:
             pool.starting -= 1
             pool.start_failed_at = time.monotonic()
@@ -247,6 +253,8 @@ class NodeAgent:
             return
         self.admission.started(pool.spec.memory_mb)
         pool.start_failed_at = None
+        if sandboxed.import_cpu_ms is not None:
+            pool.import_cpu_ms = sandboxed.import_cpu_ms
         instance = Instance(sandboxed, pool.concurrency,
                             init_ms=(time.perf_counter() - started) * 1000,
                             created_at=time.monotonic(),

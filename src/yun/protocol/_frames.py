@@ -33,12 +33,16 @@ class SpawnTemplate(msgspec.Struct, tag=True):
 
 
 class Specialise(msgspec.Struct, tag=True):
-    """node → blank sandbox: become the template of this function.
+    """node → blank sandbox: become the template of this function, or with `serve` its
+    first instance (no template, no fork).
 
-    fds passed alongside: for `network: egress`, the prepared network namespace to enter.
+    fds passed alongside: with `serve`, [instance socket, host-call socket, cgroup.procs of
+    each controller the instance joins]; then, for `network: egress`, the prepared network
+    namespace to enter.
     """
 
     spec: SpawnTemplate
+    serve: bool = False
 
 
 class Spawned(msgspec.Struct, tag=True):
@@ -52,9 +56,11 @@ class SpawnFailed(msgspec.Struct, tag=True):
 
 
 class Ready(msgspec.Struct, tag=True):
-    """template → node: the handler module imported; init_ms is the import time."""
+    """template → node: the handler module imported; init_ms is the import time, cpu_ms the
+    CPU it took (unlike the time, not stretched by other work on the machine)."""
 
     init_ms: float
+    cpu_ms: float | None = None
 
 
 class InitFailed(msgspec.Struct, tag=True):

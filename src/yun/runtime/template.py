@@ -3,6 +3,10 @@
 The template is pid 1 of the function's own pid namespace, so it reaps every process of the
 function and, when it dies, the kernel ends them all. It never serves requests itself: forking
 from a process that runs user requests (threads, locks held) would be unsafe.
+
+A blank told to `serve` becomes the version's first instance instead: it imports the handler
+and serves, with no template and no fork (pid 1 of its namespace all the same). It never
+forks an instance afterwards; the version's template, if it scales out, is another blank.
 """
 
 from __future__ import annotations
@@ -56,11 +60,12 @@ def start(spec: SpawnTemplate, fds: list[int]) -> None:
             if os.fork() != 0:
                 os._exit(0)
             _prepare_namespaces(spec)
+        serve: list[int] = []  # told to serve: the instance's sockets and cgroup.procs fds
         if spec.blank:
-            spec = _wait_for_function(control)
+            spec, serve = _wait_for_function(control)
         if spec.namespaces:
-            _enter_sandbox(spec, control)
-        _run(spec, control)
+            _enter_sandbox(spec, control, keep=serve)
+        _run(spec, control, serve)
     except BaseException as exc:
         # Say why on the control channel: after the sandbox is entered stderr is /dev/null.
         detail = traceback.format_exc()
@@ -97,30 +102,38 @@ def _prepare_namespaces(spec: SpawnTemplate) -> None:
         _rootfs.prepare(tmp_mb=spec.tmp_mb)
 
 
-def _wait_for_function(control: socket.socket) -> SpawnTemplate:
+def _wait_for_function(control: socket.socket) -> tuple[SpawnTemplate, list[int]]:
+    """The function this blank becomes, and with `serve`, the instance's descriptors."""
     while True:
         try:
             message, fds = recv_control(control)
         except EOFError:
             os._exit(0)  # the node agent no longer needs this blank
-        if isinstance(message, Specialise) and message.spec.network == "egress" and fds:
+        if not isinstance(message, Specialise):
+            for fd in fds:
+                os.close(fd)
+            continue
+        spec = message.spec
+        if (spec.namespaces and spec.network == "egress" and "netns" not in spec.walls_off
+                and fds):
             # A blank starts in a private namespace with only `lo`; swap it for the prepared one.
             _enter_network(fds.pop())
+        if message.serve:
+            return spec, fds
         for fd in fds:
             os.close(fd)
-        if isinstance(message, Specialise):
-            return message.spec
+        return spec, []
 
 
-def _enter_sandbox(spec: SpawnTemplate, control: socket.socket) -> None:
+def _enter_sandbox(spec: SpawnTemplate, control: socket.socket, keep: list[int]) -> None:
     """Pivot into the function's root and drop every privilege, before any user code runs
-    (importing the handler runs user code)."""
+    (importing the handler runs user code). Descriptors in `keep` stay open."""
     _linux.sethostname(spec.hostname)
     if "pivot_root" not in spec.walls_off:
         _rootfs.enter(spec.code_dir, spec.layer_dir, spec.hostname, spec.uid, spec.gid,
                       egress=spec.network == "egress")
     _privileges.limit_resources()
-    _privileges.close_other_fds(keep=[control.fileno()])
+    _privileges.close_other_fds(keep=[control.fileno(), *keep])
     _privileges.drop(spec.uid, spec.gid, privileges="privileges" not in spec.walls_off,
                      seccomp="seccomp" not in spec.walls_off)
 
@@ -163,10 +176,10 @@ def load_handler(handler_name: str, code: str, layer: str | None) -> Callable[..
     return handler  # type: ignore[no-any-return]
 
 
-def _run(spec: SpawnTemplate, control: socket.socket) -> None:
-    _linux.set_process_name(f"yun-t:{spec.hostname}")
+def _run(spec: SpawnTemplate, control: socket.socket, serve: list[int]) -> None:
+    _linux.set_process_name(f"yun-{'i' if serve else 't'}:{spec.hostname}")
     _environment(spec)
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     try:
         handler = _load_handler(spec)
     except BaseException as exc:
@@ -182,8 +195,25 @@ def _run(spec: SpawnTemplate, control: socket.socket) -> None:
     # Everything loaded so far lives as long as the template: keep it out of the collector, so
     # a collection in an instance does not write to (and copy) every page it shares with us.
     gc.freeze()
-    send_control(control, Ready(init_ms=(time.perf_counter() - started) * 1000))
+    ready = Ready(init_ms=(time.perf_counter() - started) * 1000,
+                  cpu_ms=(time.process_time() - started_cpu) * 1000)
+    if serve:
+        _serve(spec, control, handler, serve, ready)
+    send_control(control, ready)
     _fork_server(spec, control, handler)
+
+
+def _serve(spec: SpawnTemplate, control: socket.socket, handler: Callable[..., object],
+           fds: list[int], ready: Ready) -> None:
+    """Serve as the version's first instance; never returns. The instance's groups are joined
+    after the import (which, as a template's, runs without the instance's CPU quota) and
+    before Ready: once the node hears Ready the process has left the blank's CPU group."""
+    _join_cgroups(fds[2:])
+    send_control(control, ready)
+    control.close()  # the node agent knows this instance by its sockets from now on
+    instance.serve(socket.socket(fileno=fds[0]), handler, spec.concurrency,
+                   host=socket.socket(fileno=fds[1]))
+    os._exit(0)
 
 
 def _fork_server(spec: SpawnTemplate, control: socket.socket,

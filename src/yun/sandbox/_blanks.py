@@ -1,11 +1,11 @@
 """How many blank sandboxes to keep started ahead of demand, and when to start them.
 
-Pure decisions, fed with template starts and `now`. A cold start of a function without a
-template costs ≈ 2.5 ms of init from a blank against ≈ 17 ms from a fresh sandbox (and, on
-a 2-core machine, 100 fresh sandboxes at once take a second of both cores). So the pool grows
-to the largest burst of template starts seen lately, within a memory budget, and is refilled
-only once the burst is over: a refill during a burst competes for the CPU with the very cold
-starts it is meant to speed up.
+Pure decisions, fed with cold starts (templates, and instances a blank serves itself) and
+`now`. A cold start of a function without a template costs ≈ 2.5 ms of init from a blank
+against ≈ 17 ms from a fresh sandbox (and, on a 2-core machine, 100 fresh sandboxes at once
+take a second of both cores). So the pool grows to the largest burst of cold starts seen
+lately, within a memory budget, and is refilled only once the burst is over: a refill during
+a burst competes for the CPU with the very cold starts it is meant to speed up.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class BlankDemand:
         self._busy: float | None = None
 
     def started(self, now: float) -> None:
-        """A template is being started (from a blank or not)."""
+        """A template is being started (from a blank or not), or a blank is to serve."""
         if self._last is not None and now - self._last < self.gap and self._bursts:
             _, size = self._bursts.pop()
             self._bursts.append((now, size + 1))

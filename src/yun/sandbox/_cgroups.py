@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import re
 import signal
@@ -91,9 +92,17 @@ def shares(weight: int) -> int:
 class Cgroup:
     """One group, present in every controller tree it needs."""
 
-    def __init__(self, dirs: list[Path]) -> None:
+    def __init__(self, dirs: list[Path], stale: list[Path] | None = None) -> None:
         self.dirs = dirs
+        # Groups a process left for these but that could not be removed then (a blank's, with
+        # a child it started while importing): removed with this group.
+        self.stale = stale or []
         self._limits: Limits | None = None  # what set_limits last applied (None: defaults)
+
+    @property
+    def limits(self) -> Limits | None:
+        """What `set_limits` last applied (None: the kernel's defaults)."""
+        return self._limits
 
     @property
     def _memory_dir(self) -> Path:
@@ -192,7 +201,7 @@ class Cgroup:
     def remove(self) -> bool:
         """rmdir every tree's directory; False while processes are still exiting."""
         done = True
-        for d in self.dirs:
+        for d in [*self.dirs, *self.stale]:
             try:
                 d.rmdir()
             except FileNotFoundError:
@@ -299,6 +308,49 @@ class CgroupTree:
         group = Cgroup(dirs)
         group.set_limits(limits)
         return group
+
+    def instance_groups(self, name: str, limits: Limits, tenant: str) -> Cgroup:
+        """The groups a blank that is to serve as an instance must join (`adopt` makes them
+        the instance's group once it has): on v1, only a CPU group inside the tenant's, as
+        the blank's own memory and pids groups become the instance's (no need to create,
+        limit and join two more); on v2 (one tree), a whole new group."""
+        if self.v2:
+            return self.create(name, limits, tenant)
+        cpu_base = self._cpu_base()
+        if cpu_base is None:
+            return Cgroup([])
+        d = self._tenant_dir(cpu_base, tenant) / name
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(d)
+        group = Cgroup([d])
+        group.set_limits(limits)  # only the CPU tree's files: the others are not in `dirs`
+        return group
+
+    def adopt(self, blank: Cgroup, joined: Cgroup, name: str, memory_mb: int) -> Cgroup:
+        """The group of the instance a blank became, once its process joined `joined`.
+
+        v1: the blank's memory and pids groups, renamed after the instance (so they read
+        like any instance's), with `joined`'s CPU group. The memory limit is raised by what
+        the blank had charged (its import, the sandbox's set-up): a forked instance has its
+        whole `memory_mb` beyond the template's pages, and the first instance must have as
+        much. v2: `joined`; the import's charges stay with the blank's group, removed now
+        (the kernel hands them to the parent) as a template's stay with the template's.
+        Either way the group the process left is removed now, or with the instance's if a
+        child it started while importing is still there."""
+        if self.v2:
+            return Cgroup(joined.dirs, stale=[] if blank.remove() else blank.dirs)
+        charged_mb = -(-blank.memory_bytes() // (1 << 20))
+        blank.set_limits(dataclasses.replace(blank.limits or Limits(memory_mb=memory_mb),
+                                             memory_mb=memory_mb + charged_mb))
+        dirs, left = [], []
+        for d in blank.dirs:
+            if "/cpu/" in str(d):
+                left.append(d)
+            else:
+                os.rename(d, d.with_name(name))  # v1 renames a group within its parent
+                dirs.append(d.with_name(name))
+        left = [d for d in left if not Cgroup([d]).remove()]
+        return Cgroup(dirs + joined.dirs, stale=left)
 
     def _tenant_dir(self, base: Path, tenant: str) -> Path:
         # Every tenant's group has the default weight: equal shares between tenants.

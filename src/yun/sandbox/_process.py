@@ -181,6 +181,79 @@ class ProcessSandbox:
         group.set_limits(Limits(memory_mb=spec.memory_mb + headroom, pids=FORK_PIDS))
         return template
 
+    async def serve_first(self, spec: TemplateSpec, instance_id: str) -> SandboxInstance | None:
+        """A version's first instance, served by a blank itself: it imports the handler and
+        serves, with no template to fork from: no fork and two cgroups fewer, ≈ 2.4 ms less
+        CPU per cold start (a third). None when that cannot be (`runsc`; no blank waiting;
+        the blank died): the caller then starts a template as usual."""
+        if spec.tier == Tier.RUNSC:
+            return None
+        blank = self._take_blank()
+        if blank is None:
+            return None
+        started = time.perf_counter()
+        self.demand.started(time.monotonic())
+        with self.cold_step():
+            return await self._serve_first(spec, instance_id, *blank, started)
+
+    async def _serve_first(self, spec: TemplateSpec, instance_id: str, channel: ControlChannel,
+                           blank: Cgroup, started: float) -> SandboxInstance | None:
+        message = self._message(spec)
+        netns = (await self.network.take()
+                 if self.namespaces and spec.network == "egress" and "netns" not in self.walls_off
+                 else None)
+        # The import runs under the function's memory limit (as a template's does), without
+        # the instance's CPU quota: the instance's groups are joined once it is done.
+        blank.set_limits(Limits(memory_mb=spec.memory_mb))
+        joined = self.cgroups.instance_groups(
+            instance_id, Limits(memory_mb=spec.memory_mb, cpu=spec.cpu), tenant=spec.tenant)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        host_ours, host_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        procs = joined.procs_fds()
+        reply, sent = None, False
+        try:
+            try:
+                await channel.send(Specialise(spec=message, serve=True),
+                                   [theirs.fileno(), host_theirs.fileno(), *procs,
+                                    *([netns.fd] if netns is not None else [])])
+            finally:
+                theirs.close()
+                host_theirs.close()
+                for fd in procs:
+                    os.close(fd)
+                if netns is not None:
+                    netns.close()
+            sent = True
+            reply, _ = await channel.recv()
+        except (OSError, EOFError):
+            pass
+        finally:
+            channel.close()  # the instance closed its end after Ready; it has no more to say
+            if netns is not None:
+                self.network.replenish()
+        if not isinstance(reply, Ready):
+            ours.close()
+            host_ours.close()
+            discard_cgroup(blank)
+            discard_cgroup(joined)
+            if isinstance(reply, InitFailed):
+                raise InitError(reply.error_type, reply.message, reply.traceback)
+            if not sent:
+                return None  # the blank was gone before it heard of the function
+            raise InitError("SandboxError", "the sandbox exited during start-up (see the "
+                            f"sandbox log at {self.log_path})", "")
+        try:
+            group = self.cgroups.adopt(blank, joined, instance_id, spec.memory_mb)
+        except OSError as exc:
+            ours.close()  # the instance sees EOF and exits
+            host_ours.close()
+            discard_cgroup(blank)
+            discard_cgroup(joined)
+            raise PlatformError(f"could not set up the cgroups of {instance_id}: {exc}") from exc
+        return SandboxInstance(id=instance_id, pid=1, sock=ours, host_sock=host_ours,
+                               cgroup=group, fork_ms=(time.perf_counter() - started) * 1000,
+                               import_cpu_ms=reply.cpu_ms)
+
     def _message(self, spec: TemplateSpec) -> SpawnTemplate:
         return SpawnTemplate(
             key=spec.key,
@@ -316,6 +389,7 @@ class Template:
         self.channel = channel
         self.group = group
         self.init_ms = 0.0
+        self.import_cpu_ms: float | None = None
         self.alive = True
         self._on_exit = on_exit
         self._forks: dict[str, asyncio.Future[int]] = {}
@@ -328,6 +402,7 @@ class Template:
             reply = None
         if isinstance(reply, Ready):
             self.init_ms = (time.perf_counter() - started) * 1000
+            self.import_cpu_ms = reply.cpu_ms
             # Ended by close(): the reader exits on EOF when the channel closes.
             self._reader = asyncio.get_running_loop().create_task(self._read())
             return
@@ -384,7 +459,8 @@ class Template:
             for fd in fds[2:]:
                 os.close(fd)
         return SandboxInstance(id=instance_id, pid=pid, sock=ours, host_sock=host_ours,
-                               cgroup=group, fork_ms=(time.perf_counter() - started) * 1000)
+                               cgroup=group, fork_ms=(time.perf_counter() - started) * 1000,
+                               import_cpu_ms=self.import_cpu_ms)
 
     def close(self) -> None:
         """Kill the template; as pid 1 of its namespace its instances die with it."""

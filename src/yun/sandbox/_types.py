@@ -40,6 +40,7 @@ class SandboxInstance:
     host_sock: socket.socket  # the instance's host calls (buckets, invoking functions)
     cgroup: Cgroup
     fork_ms: float
+    import_cpu_ms: float | None = None  # the CPU its version's import took, where measured
 
 
 class SandboxTemplate(Protocol):
