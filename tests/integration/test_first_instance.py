@@ -7,7 +7,7 @@ import concurrent.futures
 import time
 from pathlib import Path
 
-from yun_harness import FUNCTIONS, Yun, sandbox_processes
+from yun_harness import FUNCTIONS, Yun, activation, sandbox_processes
 
 
 def _pool(yun: Yun, function: str) -> dict[str, object]:
@@ -86,3 +86,21 @@ def test_a_version_with_a_heavy_import_starts_from_a_template_once_that_is_known
         # Known now: the import is made once, in a template, and a scale-out is one fork.
         assert http.post("/fn/heavy", json={}).json()["pid"] != 1
     assert _pool(yun, "heavy")["template"] is True
+
+
+def test_a_heavy_import_found_by_a_serving_blank_gets_its_template_at_once(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "heavy")  # 30 ms of CPU at import
+    with yun.http() as http, concurrent.futures.ThreadPoolExecutor(1) as threads:
+        first = http.post("/fn/heavy", json={})
+        assert first.json()["pid"] == 1  # not known before: the blank served
+        deadline = time.monotonic() + 10
+        while not _pool(yun, "heavy")["template"]:  # made without waiting for a scale-out
+            assert time.monotonic() < deadline, "no template for heavy"
+            time.sleep(0.05)
+        busy = threads.submit(http.post, "/fn/heavy", json={"sleep": 1.0})
+        _wait_busy(yun, "heavy")
+        second = http.post("/fn/heavy", json={})
+        assert second.status_code == 200 and second.json()["pid"] != 1
+        record = activation(http, second.headers["x-yun-activation-id"])
+        assert float(str(record["init_ms"])) < 25  # a fork, not the 30 ms import again
+        assert busy.result().status_code == 200

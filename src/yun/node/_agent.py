@@ -25,7 +25,7 @@ from yun.node._host import HostHandler, HostRequest
 from yun.node._instance import Instance, InstanceGone
 from yun.node._memory import Admission
 from yun.node._outcome import Outcome, throttled
-from yun.node._pool import PoolStatus, VersionPool, Waiter, status
+from yun.node._pool import LIGHT_IMPORT_CPU_MS, PoolStatus, VersionPool, Waiter, status
 from yun.protocol import Invoke, Result
 from yun.sandbox import (
     InitError,
@@ -274,6 +274,15 @@ class NodeAgent:
             return
         self._tasks.create_task(instance.serve_host(pool.key, self.host or _no_host))
         pool.dispatch()
+        if (instance.pid == 1 and pool.import_cpu_ms is not None
+                and pool.import_cpu_ms >= LIGHT_IMPORT_CPU_MS):
+            # A blank served and found the import heavy: make the template now, so that the
+            # version's scale-out is a fork, never a second heavy import on a request's path.
+            self._tasks.create_task(self._prepare_template(pool))
+
+    async def _prepare_template(self, pool: VersionPool) -> None:
+        with contextlib.suppress(InitError, PlatformError, OSError):  # the next start retries
+            await self._template(pool)
 
     async def _template(self, pool: VersionPool) -> SandboxTemplate:
         if pool.template is not None and pool.template.alive:

@@ -10,4 +10,5 @@ while time.process_time() < _deadline:  # work, not sleep: imports burn CPU
 
 
 def handle(event, context):
+    time.sleep(float(event.get("sleep", 0)))
     return {"pid": os.getpid(), "table": len(_table) > 0}
