@@ -233,6 +233,15 @@ class Yun:
             return [p.name for p in owner.rglob(f"{prefix}*") if p.is_dir()]
         return []
 
+    def at_zero(self, function: str) -> bool:
+        """No instance and no template of `function` (from `/v1/instances`). A template's
+        cgroup keeps the name of the blank it was made from, so `cgroups()` misses it."""
+        status, body = request(self.port, "GET", "/v1/instances", headers=self.headers())
+        if status != 200:
+            raise RuntimeError(f"GET /v1/instances: HTTP {status} {body[:200]!r}")
+        pools = [p for p in json.loads(body)["pools"] if p["function"] == function]
+        return not pools or (not pools[0]["instances"] and not pools[0]["template"])
+
     def instance_count(self, function: str) -> int:
         return sum(1 for g in self.cgroups(function) if not re.search(r"@\d+\.t", g))
 
