@@ -62,8 +62,13 @@ def _variant(text: str) -> tuple[str, dict[str, str]]:
 
 
 def _at_zero(yun: Yun, prefix: str) -> bool:
-    owner = next(iter(yun._owner_dirs()), None)
-    return owner is None or not any(p.name.startswith(prefix) for p in owner.iterdir())
+    """No instance and no template of any function named `prefix…` (a template's cgroup
+    keeps its blank's name, so the cgroups alone do not tell)."""
+    status, body = request(yun.port, "GET", "/v1/instances", headers=yun.headers())
+    if status != 200:
+        raise RuntimeError(f"GET /v1/instances: HTTP {status} {body[:200]!r}")
+    return not any(p["instances"] or p["template"] for p in json.loads(body)["pools"]
+                   if p["function"].startswith(prefix))
 
 
 def _deploy_many(yun: Yun, size: int) -> list[str]:
@@ -160,7 +165,7 @@ def _distinct_ab(size: int, rounds: int, variants: list[tuple[str, dict[str, str
             servers.append((label, yun, names, account))
         for round_ in range(warmup + rounds):
             for label, yun, names, account in servers:
-                yun.wait_until(lambda y=yun: _at_zero(y, "default.burst-"), 60, "scale to zero")
+                yun.wait_until(lambda y=yun: _at_zero(y, "burst-"), 60, "scale to zero")
                 blanks = _settle_blanks(yun)
                 before, cpu_before = _cold_starts(yun), account.seconds(yun.proc.pid)
                 own_before = _own_cpu(yun.proc.pid)
