@@ -1,7 +1,9 @@
 """The data path: `POST /fn/NAME[:ALIAS|:VERSION]` → auth → resolve → node agent → response.
 
 A raw ASGI app rather than a framework route: this is the hot path, and every microsecond
-here is added to every invocation.
+here is added to every invocation. Its common case (key and route cached) is started without
+ASGI by the gateway's HTTP protocol (`start_fast`, `_protocol.py`); both share `start`,
+`response_parts` and the record.
 """
 
 from __future__ import annotations
