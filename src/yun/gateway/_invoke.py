@@ -116,6 +116,7 @@ class InvokeApp:
         self.deployments = deployments
         self.recorder = recorder
         self.max_wait = max_wait
+        self._waiting_records: set[asyncio.Task[object]] = set()  # see `record_soon`
         # Set by the platform once the queue is open: enables `POST /fn/NAME/async`.
         self.submit: Submitter | None = None
 
@@ -207,7 +208,7 @@ class InvokeApp:
             return admitted
         timeout = version.manifest.timeout
         return await self.deployments.node.invoke(*admitted, body, timeout,
-                                                  min(self.max_wait, timeout + 30))
+                                                  self._max_wait(timeout))
 
     def start(self, tenant: str, version: Version, body: bytes, request_id: str, depth: int,
               done: Callable[[Outcome], None]) -> None:
@@ -217,8 +218,12 @@ class InvokeApp:
             done(admitted)
             return
         timeout = version.manifest.timeout
-        self.deployments.node.call(*admitted, body, timeout, min(self.max_wait, timeout + 30),
-                                   done)
+        self.deployments.node.call(*admitted, body, timeout, self._max_wait(timeout), done)
+
+    def _max_wait(self, timeout: float) -> float:
+        """How long a request may wait for a slot: the server's bound, or the function's
+        timeout and 30 s more (a cold start) if that is shorter."""
+        return min(self.max_wait, timeout + 30)
 
     def _admit(self, tenant: str, version: Version, request_id: str,
                depth: int) -> Outcome | tuple[VersionPool, Invoke]:
@@ -237,18 +242,20 @@ class InvokeApp:
         return await self.recorder.record(*_activation(outcome, request_id, tenant, version,
                                                        wall_start))
 
-    def record_soon(self, started: Started, outcome: Outcome) -> None:
-        """Hand the record to the recorder without waiting (the fast path's `_record`)."""
+    def record_soon(self, started: Started, outcome: Outcome) -> asyncio.Task[object] | None:
+        """Hand the record to the recorder without waiting (the fast path's `_record`).
+        None once it is queued; while the recorder's queue is full, the task that waits for
+        room, and the caller holds its connection's next request until it is done (so what
+        waits is bounded by the connections, as on the ASGI path)."""
         record, logs = _activation(outcome, started.request_id, started.tenant,
                                    started.version, started.wall_start)
-        if not self.recorder.add(record, logs):  # the recorder is behind: wait in a task
-            task = asyncio.get_running_loop().create_task(self.recorder.record(record, logs))
-            _pending_records.add(task)
-            task.add_done_callback(_pending_records.discard)
-
-
-# Records waiting for room in a full recorder queue (fast path): kept from the collector.
-_pending_records: set[asyncio.Task[asyncio.Future[bool]]] = set()
+        if self.recorder.add(record, logs):
+            return None
+        task: asyncio.Task[object] = asyncio.get_running_loop().create_task(
+            self.recorder.record(record, logs))
+        self._waiting_records.add(task)  # kept from the collector until it is queued
+        task.add_done_callback(self._waiting_records.discard)
+        return task
 
 
 @dataclass(frozen=True, slots=True)

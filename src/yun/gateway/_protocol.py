@@ -5,7 +5,7 @@ node agent: an ASGI scope, a request-response cycle, a task and a coroutine chai
 request, and message dicts for each `send`. A `POST /fn/NAME` whose key and route are
 cached (every call but the first of a function in 30 s) needs none of that: the headers
 come from the parser, the invocation is started from `on_message_complete`, and the
-response is written as bytes from the outcome future's callback. Everything else (the
+response is written as bytes from the callback that hears its outcome. Everything else (the
 control API, errors, `/async`, a query string, a chunked or oversized body, pipelined
 requests, a hop header, a cache miss) goes through uvicorn and ASGI as before, so the
 fast path never decides an error or a corner case on its own.
@@ -137,11 +137,18 @@ class GatewayProtocol(HttpToolsProtocol):
                 parts.append(b"connection: close\r\n")
             parts += (b"\r\n", body)
             self.transport.write(b"".join(parts))
+        waiting = app.record_soon(started, outcome)
+        if waiting is None:
+            self._complete(exchange)
+        else:  # the recorder is behind: this connection's next request waits for room
+            waiting.add_done_callback(lambda _: self._complete(exchange))
+
+    def _complete(self, exchange: _Exchange) -> None:
+        """The exchange is over: uvicorn may read (or start) the connection's next request."""
         exchange.response_complete = True
         if not exchange.keep_alive:
             self.transport.close()
         self.on_response_complete()
-        app.record_soon(started, outcome)
 
     # -- everything else -----------------------------------------------------------------------
 

@@ -35,15 +35,14 @@ class Resolver:
         self._loads: SingleFlight[tuple[str, str, str], Route] = SingleFlight()
 
     async def resolve(self, tenant: str, target: str) -> Version:
+        version = self.cached(tenant, target)
+        if version is not None:
+            return version
         name, _, qualifier = target.partition(":")
         key = (tenant, name, qualifier)
         now = time.monotonic()
-        cached = self._cache.get(key)
-        if cached is None or cached[1] <= now:
-            route = await self._loads.load(key, lambda: self._load(tenant, name, qualifier))
-            self._cache[key] = (route, now + self.ttl)
-        else:
-            route = cached[0]
+        route = await self._loads.load(key, lambda: self._load(tenant, name, qualifier))
+        self._cache[key] = (route, now + self.ttl)
         return route.pick(self._random.random() * 100)
 
     def cached(self, tenant: str, target: str) -> Version | None:

@@ -17,7 +17,8 @@ from yun.protocol import FrameError, FrameSplitter, Message
 
 # Larger frames are written at once: batching them saves nothing and copies a lot.
 _BATCH_LIMIT = 64 << 10
-_HIGH_WATER = 256 << 10  # beyond this much unsent data, senders wait for the instance to read
+# No write-side flow control: what waits unsent is bounded by the calls in flight on the
+# instance (at most its `concurrency`, each ≤ 6 MiB), which the node agent already limits.
 
 
 class InstanceConnection(asyncio.Protocol):
@@ -26,8 +27,6 @@ class InstanceConnection(asyncio.Protocol):
         self._splitter = FrameSplitter()
         self._transport: asyncio.Transport | None = None
         self._queued: list[bytes] = []
-        self.paused = False  # the instance is behind: senders should `drain()`
-        self._drained: list[asyncio.Future[None]] = []
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # -- asyncio.Protocol ------------------------------------------------------------------------
@@ -35,7 +34,6 @@ class InstanceConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport; a socket's is one in kind.
         self._transport = cast(asyncio.Transport, transport)
-        self._transport.set_write_buffer_limits(high=_HIGH_WATER)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -48,23 +46,15 @@ class InstanceConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
-        self._wake_senders()
         if not self.closed.done():
             self.closed.set_result(None)
-
-    def pause_writing(self) -> None:
-        self.paused = True
-
-    def resume_writing(self) -> None:
-        self.paused = False  # the instance is behind: senders should `drain()`
-        self._wake_senders()
 
     # -- sending ---------------------------------------------------------------------------------
 
     def send(self, frame: bytes) -> None:
         """Queue `frame`; it leaves with the others sent in this pass of the loop."""
         if self._transport is None:
-            return  # closed: the caller's future fails through the reader's bookkeeping
+            return  # closed: the call hears InstanceGone when the instance is found gone
         if len(frame) > _BATCH_LIMIT:
             self._flush()
             self._transport.write(frame)
@@ -72,13 +62,6 @@ class InstanceConnection(asyncio.Protocol):
         if not self._queued:
             asyncio.get_running_loop().call_soon(self._flush)
         self._queued.append(frame)
-
-    async def drain(self) -> None:
-        """Wait while the instance is behind by more than the high-water mark."""
-        while self.paused and self._transport is not None:
-            waiter = asyncio.get_running_loop().create_future()
-            self._drained.append(waiter)
-            await waiter
 
     def close(self) -> None:
         if self._transport is not None:
@@ -88,9 +71,3 @@ class InstanceConnection(asyncio.Protocol):
         queued, self._queued = self._queued, []
         if queued and self._transport is not None:
             self._transport.write(queued[0] if len(queued) == 1 else b"".join(queued))
-
-    def _wake_senders(self) -> None:
-        waiters, self._drained = self._drained, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections.abc import Callable
@@ -50,12 +49,6 @@ def _deliver(reply: Reply, answer: tuple[Result, bytes] | InstanceGone) -> None:
         reply(answer)
     except Exception:
         log.exception("handling an instance's reply failed")
-
-
-def _settle(future: asyncio.Future[tuple[Result, bytes] | InstanceGone],
-            answer: tuple[Result, bytes] | InstanceGone) -> None:
-    if not future.done():
-        future.set_result(answer)
 
 
 class Instance:
@@ -178,15 +171,6 @@ class Instance:
         if self._deadline_timer is None or deadline < self._deadline_at:
             self._arm(loop, deadline)
         self._conn.send(encode(invoke, body))
-
-    async def call(self, invoke: Invoke, body: bytes, timeout: float) -> tuple[Result, bytes]:
-        future: asyncio.Future[tuple[Result, bytes] | InstanceGone] = (
-            asyncio.get_running_loop().create_future())
-        self.start_call(invoke, body, timeout, functools.partial(_settle, future))
-        answer = await future
-        if isinstance(answer, InstanceGone):
-            raise answer
-        return answer
 
     def _ended(self, request_id: str) -> Reply | None:
         """The call's bookkeeping ends; its reply callback, if it still waits for one."""

@@ -236,12 +236,9 @@ class ProcessSandbox:
             host_ours.close()
             discard_cgroup(blank)
             discard_cgroup(joined)
-            if isinstance(reply, InitFailed):
-                raise InitError(reply.error_type, reply.message, reply.traceback)
             if not sent:
                 return None  # the blank was gone before it heard of the function
-            raise InitError("SandboxError", "the sandbox exited during start-up (see the "
-                            f"sandbox log at {self.log_path})", "")
+            raise self.start_failed(reply)
         try:
             group = self.cgroups.adopt(blank, joined, instance_id, spec.memory_mb)
         except OSError as exc:
@@ -253,6 +250,14 @@ class ProcessSandbox:
         return SandboxInstance(id=instance_id, pid=1, sock=ours, host_sock=host_ours,
                                cgroup=group, fork_ms=(time.perf_counter() - started) * 1000,
                                import_cpu_ms=reply.cpu_ms)
+
+    def start_failed(self, reply: object) -> InitError:
+        """Why a sandbox answered something else than Ready: the handler's own error, or
+        the sandbox's exit (its log says more)."""
+        if isinstance(reply, InitFailed):
+            return InitError(reply.error_type, reply.message, reply.traceback)
+        return InitError("SandboxError", "the sandbox exited during start-up (see the "
+                         f"sandbox log at {self.log_path})", "")
 
     def _message(self, spec: TemplateSpec) -> SpawnTemplate:
         return SpawnTemplate(
@@ -407,10 +412,7 @@ class Template:
             self._reader = asyncio.get_running_loop().create_task(self._read())
             return
         self.close()
-        if isinstance(reply, InitFailed):
-            raise InitError(reply.error_type, reply.message, reply.traceback)
-        raise InitError("SandboxError", "the sandbox exited during start-up (see the "
-                        f"sandbox log at {self.sandbox.log_path})", "")
+        raise self.sandbox.start_failed(reply)
 
     async def _read(self) -> None:
         while True:

@@ -57,3 +57,21 @@ async def test_records_arriving_back_to_back_share_a_few_commits(store: Store) -
         await writer
     assert batches[0] == 1 and sum(batches) == 21
     assert len(batches) <= 4
+
+
+async def test_a_full_recorder_refuses_add_and_record_waits_for_room(store: Store) -> None:
+    recorder = Recorder(store, flush_seconds=0.05, capacity=2)
+    assert recorder.add(record("q1"), []) and recorder.add(record("q2"), [])
+    assert not recorder.add(record("q3"), [])  # full: the fast path holds its connection
+    waiting = asyncio.create_task(recorder.record(record("q3"), []))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # no writer yet: the queue stays full
+    writer = asyncio.create_task(recorder.run())
+    try:
+        written = await asyncio.wait_for(waiting, 5)
+        assert await asyncio.wait_for(written, 5) is True
+    finally:
+        recorder.stop()
+        await writer
+    assert {(await store.get_activation("default", i)).id for i in ("q1", "q2", "q3")} == {
+        "q1", "q2", "q3"}
