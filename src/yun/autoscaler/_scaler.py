@@ -53,8 +53,12 @@ class Scaler:
         What to start at once when requests wait: the windows have seen none of a burst at
         its first instant.
         """
+        return self.fills(self.autoscaler.level)
+
+    def fills(self, demand: float) -> int:
+        """Instances `demand` fills at full `target`, up to `max`."""
         policy = self.policy
-        return min(policy.max, math.ceil(self.autoscaler.level / policy.target - 1e-9))
+        return min(policy.max, math.ceil(demand / policy.target - 1e-9))
 
     def record(self, now: float, value: float) -> None:
         self.autoscaler.record(now, value)

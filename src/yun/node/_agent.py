@@ -36,6 +36,7 @@ from yun.sandbox import (
 )
 
 START_RETRY_SECONDS = 5.0  # the tick's pause after a failed instance start
+_CLOCK_SLACK = 0.001  # s: uvloop's timers are in whole milliseconds
 
 # (tenant, memory_mb, running instances, running memory MiB) → a refusal, or None to allow
 InstanceQuota = Callable[[str, int, int, int], "RateLimited | None"]
@@ -119,7 +120,7 @@ class NodeAgent:
             instance = pool.free_instance()
             if instance is not None:
                 pool.assign(instance)
-                pool.sample(time.monotonic())
+                pool.changed()
                 self._send(pool, instance, 0.0, arrived, invoke, body, timeout, done)
                 return None
         if len(pool.waiters) >= self.queue_depth:
@@ -128,27 +129,48 @@ class NodeAgent:
                 f"(the limit is {self.queue_depth})", retry_after=1.0)))
             return None
         waiter = Waiter(functools.partial(self._waited, pool, arrived, invoke, body, timeout,
-                                          done))
-        # The deadline is a timer that settles the wait with Overloaded; a slot assigned
-        # first cancels it.
-        waiter.timer = asyncio.get_running_loop().call_later(
-            max_wait, waiter.settle, Overloaded(
-                f"no instance of {pool.key} became free within {max_wait:g} s", retry_after=1.0))
+                                          done), time.monotonic(),
+                        asyncio.get_running_loop().time() + max_wait, max_wait)
         pool.waiters.append(waiter)
-        pool.sample(waiter.since)
+        if pool.wait_timer is None or waiter.deadline < pool.wait_deadline:
+            self._arm_waits(pool, waiter.deadline)
+        pool.changed()
         self._scale_up(pool)
         return waiter
+
+    def _arm_waits(self, pool: VersionPool, deadline: float) -> None:
+        """One timer per pool for its waiters' earliest deadline, not one per waiter: they
+        wait in order, and a version's waiters share their `max_wait`."""
+        if pool.wait_timer is not None:
+            pool.wait_timer.cancel()
+        pool.wait_deadline = deadline
+        pool.wait_timer = asyncio.get_running_loop().call_at(deadline, self._expire_waits, pool)
+
+    def _expire_waits(self, pool: VersionPool) -> None:
+        """Settle every wait past its deadline with Overloaded; re-arm for the earliest left."""
+        pool.wait_timer = None
+        # A timer may fire a little before its time (the loop's clock resolution).
+        now = asyncio.get_running_loop().time() + _CLOCK_SLACK
+        earliest = None
+        for waiter in list(pool.waiters):
+            if waiter.done:
+                continue
+            if waiter.deadline <= now:
+                waiter.settle(Overloaded(f"no instance of {pool.key} became free within "
+                                         f"{waiter.max_wait:g} s", retry_after=1.0))
+            elif earliest is None or waiter.deadline < earliest:
+                earliest = waiter.deadline
+        if earliest is not None:
+            self._arm_waits(pool, earliest)
 
     def _withdraw(self, pool: VersionPool, waiter: Waiter) -> None:
         """The caller gave up (its task was cancelled) while waiting: leave the buffer."""
         if waiter.done:
             return  # assigned: the call was sent and frees its slot when it answers
         waiter.done = True
-        if waiter.timer is not None:
-            waiter.timer.cancel()
         with contextlib.suppress(ValueError):
             pool.waiters.remove(waiter)
-        pool.sample(time.monotonic())
+        pool.changed()
 
     def _waited(self, pool: VersionPool, arrived: float, invoke: Invoke, body: bytes,
                 timeout: float, done: Callable[[Outcome], None],
@@ -159,7 +181,7 @@ class NodeAgent:
             # dispatch. dispatch() already popped the ones it served.
             if any(w.done for w in pool.waiters):  # rare: errors only, the buffer is bounded
                 pool.waiters = deque(w for w in pool.waiters if not w.done)
-            pool.sample(time.monotonic())
+            pool.changed()
             done(_unstarted(assigned, arrived))
             return
         instance, init_ms = assigned
@@ -193,7 +215,9 @@ class NodeAgent:
 
     def _scale_up(self, pool: VersionPool) -> None:
         """Start what the demand right now fills: the windows have not seen a new burst yet."""
-        self._start(pool, pool.scaler.filled - len(pool.instances) - pool.starting)
+        count = pool.scaler.fills(pool.demand) - len(pool.instances) - pool.starting
+        if count > 0:
+            self._start(pool, count)
 
     def _start(self, pool: VersionPool, count: int) -> None:
         for _ in range(count):
@@ -227,6 +251,9 @@ class NodeAgent:
         return Overloaded(reason, retry_after=5.0) if reason is not None else None
 
     def _fail_waiters(self, pool: VersionPool, error: Exception) -> None:
+        if pool.wait_timer is not None:
+            pool.wait_timer.cancel()
+            pool.wait_timer = None
         waiters, pool.waiters = pool.waiters, deque()
         for waiter in waiters:
             waiter.settle(error)
@@ -376,8 +403,8 @@ def _answered(pool: VersionPool, instance: Instance, init_ms: float, wait_ms: fl
               started: float, done: Callable[[Outcome], None],
               reply: tuple[Result, bytes] | InstanceGone) -> None:
     pool.release(instance)
-    pool.dispatch()
-    pool.sample(time.monotonic())
+    pool.dispatch(instance)
+    pool.changed()
     duration_ms = (time.perf_counter() - started) * 1000
     if isinstance(reply, InstanceGone):
         done(Outcome(

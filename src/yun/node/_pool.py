@@ -8,7 +8,7 @@ import dataclasses
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from yun.autoscaler import Policy, ScaleDecision, Scaler
 from yun.node._instance import Instance
@@ -20,23 +20,22 @@ from yun.sandbox import SandboxTemplate, TemplateSpec
 LIGHT_IMPORT_CPU_MS = 10.0
 
 
-@dataclass(eq=False)  # identity: removal from the deque must compare nothing else
+@dataclass(eq=False, slots=True)  # identity: removal from the deque must compare nothing else
 class Waiter:
     """A request waiting for a slot. `assigned` hears, once, the instance and the cold-start
     time it waited for, or the error that ended the wait."""
 
     assigned: Callable[[tuple[Instance, float] | Exception], None]
-    since: float = field(default_factory=time.monotonic)
+    since: float  # time.monotonic() at arrival
+    deadline: float  # on the event loop's clock: the node agent ends the wait then
+    max_wait: float
     done: bool = False
-    timer: asyncio.TimerHandle | None = None  # the wait's deadline
 
     def settle(self, outcome: tuple[Instance, float] | Exception) -> bool:
         """Hand `outcome` to the request; False if it was settled (or withdrawn) before."""
         if self.done:
             return False
         self.done = True
-        if self.timer is not None:
-            self.timer.cancel()
         self.assigned(outcome)
         return True
 
@@ -70,6 +69,10 @@ class VersionPool:
         self.inflight = 0  # a count, not a sum over instances: it is read at every call
         self.start_failed_at: float | None = None  # when the last start failed, if it did
         self.import_cpu_ms: float | None = None  # CPU of the handler's import, last measured
+        # The node agent's timer for the earliest waiter's deadline, and that deadline.
+        self.wait_timer: asyncio.TimerHandle | None = None
+        self.wait_deadline = 0.0
+        self._sample_due = False
 
     @property
     def demand(self) -> int:
@@ -78,6 +81,19 @@ class VersionPool:
     def sample(self, now: float) -> None:
         """Record the demand from `now` on (a monotonic time no earlier than the last)."""
         self.scaler.record(now, self.demand)
+
+    def changed(self) -> None:
+        """The demand changed: it is recorded once, at the end of this pass of the event
+        loop. Under load a pass starts and ends dozens of calls; recording after each cost
+        more than the calls' own bookkeeping, and the windows (seconds wide) cannot tell
+        the difference."""
+        if not self._sample_due:
+            self._sample_due = True
+            asyncio.get_running_loop().call_soon(self._sample_now)
+
+    def _sample_now(self) -> None:
+        self._sample_due = False
+        self.scaler.record(time.monotonic(), self.demand)
 
     def free_instance(self) -> Instance | None:
         best: Instance | None = None
@@ -101,18 +117,29 @@ class VersionPool:
         if instance.inflight == 0:
             instance.idle_since = time.monotonic()
 
-    def dispatch(self) -> None:
-        """Hand free slots to waiting requests, oldest first."""
+    def dispatch(self, freed: Instance | None = None) -> None:
+        """Hand free slots to waiting requests, oldest first. `freed`: the instance whose
+        call just ended. While requests wait no other slot is free, so only its own is
+        handed on (without looking at every instance)."""
+        if freed is not None and freed.alive and freed.inflight < self.concurrency:
+            while self.waiters:
+                waiter = self.waiters.popleft()
+                if not waiter.done:
+                    self._hand(freed, waiter)
+                    return
+            return
         while self.waiters:
             instance = self.free_instance()
             if instance is None:
                 return
             waiter = self.waiters.popleft()
-            if waiter.done:
-                continue
-            self.assign(instance)
-            init_ms = instance.init_ms if instance.created_at >= waiter.since else 0.0
-            waiter.settle((instance, init_ms))
+            if not waiter.done:
+                self._hand(instance, waiter)
+
+    def _hand(self, instance: Instance, waiter: Waiter) -> None:
+        self.assign(instance)
+        waiter.settle((instance, instance.init_ms if instance.created_at >= waiter.since
+                       else 0.0))
 
     def serve_from_blank(self) -> bool:
         """Whether the instance starting now is to be the blank it is given, serving, rather
