@@ -30,7 +30,7 @@ def summary_view(summary: FunctionSummary) -> dict[str, object]:
 
 
 def activation_view(record: ActivationRecord, detail: bool = False) -> dict[str, object]:
-    view = asdict(record)
+    view: dict[str, object] = record._asdict()
     view["status"] = record.status.value
     if not detail:
         view.pop("traceback", None)

@@ -32,7 +32,7 @@ from yun.protocol._frames import (
     SpawnTemplate,
     Specialise,
 )
-from yun.protocol._stream import Frame, FrameReader, FrameSplitter, FrameWriter
+from yun.protocol._stream import Frame, FrameSplitter
 
 __all__ = [
     "PREFIX",
@@ -41,9 +41,7 @@ __all__ = [
     "Forked",
     "Frame",
     "FrameError",
-    "FrameReader",
     "FrameSplitter",
-    "FrameWriter",
     "HostCall",
     "HostReply",
     "InitFailed",

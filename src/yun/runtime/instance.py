@@ -1,7 +1,7 @@
 """An instance: serves invocations for one function on one socket until the node closes it.
 
-Concurrency 1 with a plain function uses a blocking loop (the fastest path); `async def`
-handlers or concurrency > 1 use an event loop, sync handlers then run on `concurrency` threads.
+A plain function runs on `concurrency` threads (`_workers.py`); an `async def` handler on
+an event loop.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import asyncio
 import base64
 import contextlib
 import contextvars
+import functools
 import inspect
 import os
 import resource
 import socket
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 
-from yun.protocol import FrameReader, FrameSplitter, FrameWriter, Invoke, Result, encode
+from yun.protocol import Frame, FrameSplitter, Invoke, Result, encode
 from yun.runtime._context import (
     Context,
     LogRouter,
@@ -33,6 +33,7 @@ from yun.runtime._context import (
     use_host,
 )
 from yun.runtime._host import HostClient
+from yun.runtime._workers import Workers
 
 MAX_RESULT = 6 << 20  # the response limit matches the request limit (6 MiB)
 
@@ -49,10 +50,8 @@ def serve(sock: socket.socket, handler: Callable[..., object], concurrency: int,
     sys.stdout, sys.stderr = _routers
     if inspect.iscoroutinefunction(handler):
         asyncio.run(_serve_async(sock, handler, concurrency))
-    elif concurrency == 1:
-        _serve_blocking(FrameReader(sock), FrameWriter(sock), handler)
     else:
-        _serve_threads(sock, handler, concurrency)
+        Workers(sock, functools.partial(_run, handler)).serve(concurrency)
 
 
 def _no_wakeup_preemption() -> None:
@@ -66,46 +65,20 @@ def _no_wakeup_preemption() -> None:
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
 
 
-def _serve_blocking(frames: FrameReader, out: FrameWriter, handler: Callable[..., object],
-                    reading: threading.Lock | None = None) -> None:
-    """Read a frame, run the handler, answer; with a lock, several threads share the socket.
-
-    The reader keeps every frame one `recv` brought: the next thread to read takes it
-    without a system call. The writer sends replies that finish together in one."""
-    while True:
-        try:
-            if reading is None:
-                message, body = frames.read()
-            else:
-                with reading:
-                    message, body = frames.read()
-        except EOFError:
-            return
-        if not isinstance(message, Invoke):
-            continue
-        context = context_for(message)
-        token = activate(context)
-        started = time.perf_counter()
-        try:
-            result = _call(handler, body, context)
-        finally:
-            deactivate(token)
-        header, payload = _finish(context, result, started)
-        out.send(encode(header, payload))
-
-
-def _serve_threads(sock: socket.socket, handler: Callable[..., object],
-                   concurrency: int) -> None:
-    """Sync handlers with concurrency > 1: `concurrency` threads take turns reading the socket
-    (leader/follower), so no request is handed from thread to thread on its way through."""
-    reading = threading.Lock()
-    frames, out = FrameReader(sock), FrameWriter(sock)
-    workers = [threading.Thread(target=_serve_blocking, args=(frames, out, handler, reading),
-                                daemon=True, name=f"yun-worker-{i}")
-               for i in range(concurrency)]
-    for worker in workers:
-        worker.start()
-    workers[0].join()  # the first to see EOF ends the instance; the others are daemons
+def _run(handler: Callable[..., object], frame: Frame) -> bytes | None:
+    """Run one invocation frame; its reply frame."""
+    message, body = frame
+    if not isinstance(message, Invoke):
+        return None
+    context = context_for(message)
+    token = activate(context)
+    started = time.perf_counter()
+    try:
+        result = _call(handler, body, context)
+    finally:
+        deactivate(token)
+    header, payload = _finish(context, result, started)
+    return encode(header, payload)
 
 
 async def _serve_async(sock: socket.socket, handler: Callable[..., object],

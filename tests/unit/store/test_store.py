@@ -41,7 +41,7 @@ RECORD = ActivationRecord(
 
 
 def record(id: str, function: str = "hello", start: float = 100.0, **kw: Any) -> ActivationRecord:
-    return dataclasses.replace(RECORD, id=id, function=function, start=start, end=start + 0.5, **kw)
+    return RECORD._replace(id=id, function=function, start=start, end=start + 0.5, **kw)
 
 
 def log(activation_id: str, line: str, function: str = "hello") -> LogLine:
