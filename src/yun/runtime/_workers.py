@@ -54,9 +54,22 @@ class Workers:
 
     def serve(self, concurrency: int) -> None:
         """Serve until the node closes the socket, on this thread and `concurrency - 1` more."""
+        if concurrency == 1:
+            self._serve_alone()
+            return
         for i in range(concurrency - 1):
             threading.Thread(target=self._work, daemon=True, name=f"yun-worker-{i}").start()
         self._work()  # returns at EOF; the others are daemons, idle or about to return
+
+    def _serve_alone(self) -> None:
+        """One thread, one call at a time (the node sends no more): nothing to share."""
+        while (frames := self._read()) is not None:
+            replies = [reply for reply in map(self._run, frames) if reply is not None]
+            if replies:
+                try:
+                    self._sock.sendall(replies[0] if len(replies) == 1 else b"".join(replies))
+                except OSError:
+                    return
 
     def _work(self) -> None:
         while True:

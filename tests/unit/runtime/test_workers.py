@@ -115,3 +115,17 @@ def test_replies_kept_for_a_batch_leave_while_its_last_call_runs_long(
     node.sendall(_invoke("a") + _invoke("b") + _invoke("slow", b"1"))
     replies = dict(_replies(node, 3))
     assert replies["a"] < 0.5 and replies["b"] < 0.5
+
+
+def test_one_thread_answers_each_call_in_turn_until_the_node_closes() -> None:
+    node, instance = socket.socketpair()
+    handler = Handler()
+    server = threading.Thread(target=Workers(instance, handler).serve, args=(1,), daemon=True)
+    server.start()
+    with node, instance:
+        for i in range(3):
+            node.sendall(_invoke(f"r{i}"))
+            assert [r for r, _ in _replies(node, 1)] == [f"r{i}"]
+        node.shutdown(socket.SHUT_WR)
+        server.join(5)
+        assert not server.is_alive()
