@@ -102,6 +102,22 @@ def test_connection_close_is_honoured_after_the_answer(yun: Yun) -> None:
         assert sock.recv(100) == b""  # closed by the server
 
 
+def test_a_connection_in_use_stays_open_and_one_left_idle_is_closed_after_keep_alive(
+        yun: Yun) -> None:
+    _warm(yun)
+    with _connect(yun) as sock:
+        buffer = bytearray()
+        for n in range(4):  # 6 s of calls 2 s apart: past the 5 s keep-alive, never idle that long
+            if n:
+                time.sleep(2)
+            sock.sendall(_request(yun, json.dumps({"name": f"k{n}"}).encode()))
+            assert _read_response(sock, buffer)[0] == 200
+        idle_from = time.monotonic()
+        sock.settimeout(15)
+        assert sock.recv(100) == b""  # closed by the server ...
+        assert 4.5 <= time.monotonic() - idle_from <= 8  # ... once idle for uvicorn's 5 s
+
+
 def test_requests_the_fast_path_leaves_to_asgi_are_answered_the_same(yun: Yun) -> None:
     _warm(yun)
     with _connect(yun) as sock:

@@ -57,6 +57,7 @@ MAX_BODY = 6 << 20  # 6 MiB, as Lambda's synchronous payload limit
 ASYNC_SUFFIX = "/async"
 MAX_IDEMPOTENCY_KEY = 255
 _json = msgspec.json.Encoder()
+_valid_json = msgspec.json.Decoder(msgspec.Raw)  # checks the syntax, builds no objects
 
 
 class Deployments:
@@ -166,7 +167,7 @@ class InvokeApp:
             return None
         if body.strip():
             try:
-                msgspec.json.decode(body)
+                _valid_json.decode(body)
             except msgspec.DecodeError:
                 return None
         started = Started(activation_id(), key.tenant, version, time.time())
@@ -258,7 +259,7 @@ class InvokeApp:
         return task
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: its __init__ would set each field through object
 class Started:
     """An invocation the fast path started: what its response and record need."""
 

@@ -24,7 +24,7 @@ _Item = tuple[ActivationRecord, list[LogLine], "asyncio.Future[bool] | None"]
 
 class Recorder:
     def __init__(self, store: Store, flush_seconds: float = 0.05, batch: int = 500,
-                 capacity: int = 20_000, pace: float = 0.01) -> None:
+                 capacity: int = 20_000, pace: float = 0.03) -> None:
         self.store = store
         self.flush_seconds = flush_seconds
         self.batch = batch
@@ -32,7 +32,9 @@ class Recorder:
         # a fixed cost (a transaction, an fsync, the hops to the driver's thread) that
         # dominated per-record cost when commits followed each other back to back. A batch
         # therefore starts no sooner than `pace` seconds after the previous one did; an
-        # idle recorder still writes the first record at once.
+        # idle recorder still writes the first record at once. SQLite rewrites every page a
+        # commit touched (table and index leaves), so rows cost less in larger batches: 6.5
+        # µs per row at 140 per commit, 5.5 at 500 (measured alone, synchronous=FULL).
         self.pace = min(pace, flush_seconds)
         self._last_write = -pace
         # Bounded: when the store falls behind, callers wait for room instead of memory

@@ -59,6 +59,7 @@ class NodeAgent:
         self._tasks: asyncio.TaskGroup | None = None
         self._stopping = asyncio.Event()
         self._cpu_bound: dict[str, int] = {}  # per tenant: its instances that are CPU-bound
+        self._loop: asyncio.AbstractEventLoop | None = None  # `get_running_loop()` is a getpid()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -79,6 +80,10 @@ class NodeAgent:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        self._loop = asyncio.get_running_loop()
+        return self._loop
 
     def _shutdown_instances(self) -> None:
         for pool in self.pools.values():
@@ -128,9 +133,9 @@ class NodeAgent:
                 f"function {pool.key} has {len(pool.waiters)} requests waiting for an instance "
                 f"(the limit is {self.queue_depth})", retry_after=1.0)))
             return None
+        loop = self._loop or self._running_loop()
         waiter = Waiter(functools.partial(self._waited, pool, arrived, invoke, body, timeout,
-                                          done), time.monotonic(),
-                        asyncio.get_running_loop().time() + max_wait, max_wait)
+                                          done), time.monotonic(), loop.time() + max_wait, max_wait)
         pool.waiters.append(waiter)
         if pool.wait_timer is None or waiter.deadline < pool.wait_deadline:
             self._arm_waits(pool, waiter.deadline)
@@ -144,7 +149,8 @@ class NodeAgent:
         if pool.wait_timer is not None:
             pool.wait_timer.cancel()
         pool.wait_deadline = deadline
-        pool.wait_timer = asyncio.get_running_loop().call_at(deadline, self._expire_waits, pool)
+        loop = self._loop or self._running_loop()
+        pool.wait_timer = loop.call_at(deadline, self._expire_waits, pool)
 
     def _expire_waits(self, pool: VersionPool) -> None:
         """Settle every wait past its deadline with Overloaded; re-arm for the earliest left."""

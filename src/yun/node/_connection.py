@@ -27,7 +27,9 @@ class InstanceConnection(asyncio.Protocol):
         self._splitter = FrameSplitter()
         self._transport: asyncio.Transport | None = None
         self._queued: list[bytes] = []
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Kept: `get_running_loop()` costs a getpid() system call, and `send` runs per call.
+        self._loop = asyncio.get_running_loop()
+        self.closed: asyncio.Future[None] = self._loop.create_future()
 
     # -- asyncio.Protocol ------------------------------------------------------------------------
 
@@ -60,7 +62,7 @@ class InstanceConnection(asyncio.Protocol):
             self._transport.write(frame)
             return
         if not self._queued:
-            asyncio.get_running_loop().call_soon(self._flush)
+            self._loop.call_soon(self._flush)
         self._queued.append(frame)
 
     def close(self) -> None:

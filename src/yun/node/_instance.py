@@ -87,6 +87,8 @@ class Instance:
         self._throttled = 0  # times throttled at the last look (a new group starts at 0)
         self._bound_calls: set[str] = set()  # in flight when it was found CPU-bound
         self._conn: InstanceConnection | None = None
+        # Kept: `get_running_loop()` costs a getpid() system call, and calls run per request.
+        self._loop = asyncio.get_running_loop()
         self._host: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def connect(self) -> None:
@@ -156,7 +158,7 @@ class Instance:
         if not self.alive or self._conn is None:
             _deliver(reply, InstanceGone(Status.CRASHED, "the instance is gone"))
             return
-        loop = asyncio.get_running_loop()
+        loop = self._loop
         request_id = invoke.id
         self._pending[request_id] = reply
         if self._watch is None and not self.cpu_bound and self.on_cpu_bound is not None:
@@ -217,7 +219,7 @@ class Instance:
         self._looks += 1
         if self._looks >= WATCH_CLOSE:
             self._watch_step = min(self._watch_step * 2, WATCH_MOST)
-        self._watch = asyncio.get_running_loop().call_later(self._watch_step, self._look)
+        self._watch = self._loop.call_later(self._watch_step, self._look)
 
     def _calls_ended(self, request_id: str) -> None:
         """A call the instance was caught CPU-bound in ended; with the last of them, it is
@@ -229,7 +231,7 @@ class Instance:
         self._throttled = self.cgroup.throttled()
         if self._pending and self.alive and self._watch is None:
             self._watch_step, self._looks = WATCH_FIRST, 0
-            self._watch = asyncio.get_running_loop().call_later(WATCH_FIRST, self._look)
+            self._watch = self._loop.call_later(WATCH_FIRST, self._look)
 
     def _set_cpu_bound(self, bound: bool) -> None:
         if bound != self.cpu_bound:

@@ -9,7 +9,7 @@ from yun.core import Status
 from yun.protocol import LogRecord
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     status: Status
     status_code: int

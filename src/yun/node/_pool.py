@@ -73,6 +73,7 @@ class VersionPool:
         self.wait_timer: asyncio.TimerHandle | None = None
         self.wait_deadline = 0.0
         self._sample_due = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # `get_running_loop()` is a getpid()
 
     @property
     def demand(self) -> int:
@@ -89,7 +90,9 @@ class VersionPool:
         the difference."""
         if not self._sample_due:
             self._sample_due = True
-            asyncio.get_running_loop().call_soon(self._sample_now)
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
+            self._loop.call_soon(self._sample_now)
 
     def _sample_now(self) -> None:
         self._sample_due = False
