@@ -33,14 +33,18 @@ SQLITE_LOGS = _insert_sql(logs, _LOG_COLUMNS)
 
 def sqlite_rows(
     records: Sequence[ActivationRecord], lines: Sequence[LogLine]
-) -> tuple[Sequence[tuple[Any, ...]], list[tuple[Any, ...]]]:
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The batch as plain tuples in the column order of `SQLITE_ACTIVATIONS` / `SQLITE_LOGS`:
     SQLAlchemy's per-row parameter processing was most of the cost of recording an invocation
     on the embedded profile. A record already is such a tuple (a unit test holds it to the
-    columns), and the values the columns' Python types (a Status is a str)."""
-    return (records,
+    columns), but sqlite3 binds a tuple subclass and a str subclass (its Status) through
+    slower paths: 7.2 µs a row as it is, 5.7 as a plain tuple with a plain str."""
+    return ([r[:_STATUS] + (r.status.value,) + r[_STATUS + 1:] for r in records],
             [(line.activation_id, line.tenant, line.function, line.stream, line.time, line.line)
              for line in lines])
+
+
+_STATUS = ActivationRecord._fields.index("status")
 
 
 async def add(
