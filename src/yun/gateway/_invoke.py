@@ -293,7 +293,8 @@ def _activation(outcome: Outcome, request_id: str, tenant: str, version: Version
         traceback=outcome.traceback,
     )
     logs = [LogLine(seq=0, activation_id=request_id, tenant=tenant, function=version.function,
-                    stream=r.stream, time=r.time, line=r.line) for r in outcome.logs]
+                    stream=r.stream, time=r.time, line=r.line)
+            for r in outcome.logs] if outcome.logs else []
     return record, logs
 
 

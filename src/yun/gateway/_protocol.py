@@ -29,6 +29,8 @@ _CONTENT_LENGTH = b"content-length"
 _DEPTH = b"x-yun-depth"
 _ASYNC = ASYNC_SUFFIX.encode()
 _CLOCK_SLACK = 0.001  # s: uvloop's timers are in whole milliseconds
+# uvicorn's default headers (a list it replaces every second) and the bytes they make.
+_default_head: list[Any] = [None, b""]
 
 
 class _NoEvent:
@@ -135,8 +137,8 @@ class GatewayProtocol(HttpToolsProtocol):
         if not exchange.disconnected and not self.transport.is_closing():
             status, headers, body = response_parts(outcome, started.request_id,
                                                    started.version)
-            parts = [STATUS_LINE[status]]
-            for name, value in (*self.server_state.default_headers, *headers):
+            parts = [STATUS_LINE[status], self._default_head()]
+            for name, value in headers:
                 parts += (name, b": ", value, b"\r\n")
             parts += (b"content-length: ", str(len(body)).encode(), b"\r\n")
             if not exchange.keep_alive:
@@ -148,6 +150,15 @@ class GatewayProtocol(HttpToolsProtocol):
             self._complete(exchange)
         else:  # the recorder is behind: this connection's next request waits for room
             waiting.add_done_callback(lambda _: self._complete(exchange))
+
+    def _default_head(self) -> bytes:
+        """The server's default headers (date, server) as bytes, joined again only when
+        uvicorn replaces them (once a second)."""
+        defaults = self.server_state.default_headers
+        if _default_head[0] is not defaults:
+            _default_head[:] = [defaults, b"".join(b"%s: %s\r\n" % pair for pair in defaults)]
+        head: bytes = _default_head[1]
+        return head
 
     def _complete(self, exchange: _Exchange) -> None:
         """The exchange is over: uvicorn may read (or start) the connection's next request."""

@@ -140,7 +140,8 @@ class NodeAgent:
         if pool.wait_timer is None or waiter.deadline < pool.wait_deadline:
             self._arm_waits(pool, waiter.deadline)
         pool.changed()
-        self._scale_up(pool)
+        if len(pool.instances) + pool.starting < pool.spec.max_instances:  # else none to start
+            self._scale_up(pool)
         return waiter
 
     def _arm_waits(self, pool: VersionPool, deadline: float) -> None:

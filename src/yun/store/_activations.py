@@ -39,7 +39,7 @@ def sqlite_rows(
     on the embedded profile. A record already is such a tuple (a unit test holds it to the
     columns), but sqlite3 binds a tuple subclass and a str subclass (its Status) through
     slower paths: 7.2 µs a row as it is, 5.7 as a plain tuple with a plain str."""
-    return ([r[:_STATUS] + (r.status.value,) + r[_STATUS + 1:] for r in records],
+    return ([(*r[:_STATUS], r.status.value, *r[_STATUS + 1:]) for r in records],
             [(line.activation_id, line.tenant, line.function, line.stream, line.time, line.line)
              for line in lines])
 
