@@ -118,6 +118,29 @@ def test_a_connection_in_use_stays_open_and_one_left_idle_is_closed_after_keep_a
         assert 4.5 <= time.monotonic() - idle_from <= 8  # ... once idle for uvicorn's 5 s
 
 
+def test_a_handler_header_that_would_split_the_response_is_an_error_not_sent(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "behaviours")
+    with yun.http() as http:
+        assert http.post("/fn/behaviours", json={}).status_code == 200  # key and route cached
+    bad = [("x-evil", "a\r\nset-cookie: pwn=1"), ("x-evil", "a\nb"), ("bad name", "v"),
+           ("x-nul", "a\x00b")]
+    with _connect(yun) as sock:
+        buffer = bytearray()
+        for name, value in bad:
+            event = {"do": "bad header", "name": name, "value": value}
+            for path in ("/fn/behaviours", "/fn/behaviours?via=asgi"):
+                sock.sendall(_request(yun, json.dumps(event).encode(), path=path))
+                status, headers, body = _read_response(sock, buffer)
+                assert status == 500, body
+                assert "set-cookie" not in headers and name not in headers
+                assert headers["x-yun-function-error"] == "error"
+                assert json.loads(body)["error"]["type"] == "InvalidResponse"
+                with yun.http() as http:
+                    record = activation(http, headers["x-yun-activation-id"])
+                assert record["status"] == "error"
+                assert repr(name) in record["error_message"]
+
+
 def test_requests_the_fast_path_leaves_to_asgi_are_answered_the_same(yun: Yun) -> None:
     _warm(yun)
     with _connect(yun) as sock:

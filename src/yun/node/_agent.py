@@ -24,7 +24,7 @@ from yun.core.errors import RateLimited
 from yun.node._host import HostHandler, HostRequest
 from yun.node._instance import Instance, InstanceGone
 from yun.node._memory import Admission
-from yun.node._outcome import Outcome, throttled
+from yun.node._outcome import Outcome, bad_header, throttled
 from yun.node._pool import LIGHT_IMPORT_CPU_MS, PoolStatus, VersionPool, Waiter, status
 from yun.protocol import Invoke, Result
 from yun.sandbox import (
@@ -420,6 +420,14 @@ def _answered(pool: VersionPool, instance: Instance, init_ms: float, wait_ms: fl
             wait_ms=wait_ms, instance=instance.id, duration_ms=duration_ms))
         return
     result, response = reply
+    invalid = bad_header(result.headers) if result.headers and result.ok else None
+    if invalid is not None:
+        done(Outcome(
+            status=Status.ERROR, status_code=500, error_type="InvalidResponse",
+            error_message=invalid, logs=result.logs, init_ms=init_ms,
+            wait_ms=wait_ms - init_ms if wait_ms > init_ms else 0.0, duration_ms=duration_ms,
+            max_rss_mb=result.max_rss_kb / 1024, instance=instance.id))
+        return
     done(Outcome(
         status=Status.SUCCESS if result.ok else Status.ERROR,
         status_code=result.status_code,

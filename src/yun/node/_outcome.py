@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from yun.core import Status
@@ -31,3 +32,18 @@ def throttled(message: str, error_type: str, status_code: int, retry_after: floa
     return Outcome(status=Status.THROTTLED, status_code=status_code,
                    headers=[("retry-after", str(max(1, math.ceil(retry_after))))],
                    error_type=error_type, error_message=message)
+
+
+# RFC 9110: a header name is a token; a value has no control characters but tab.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def bad_header(headers: list[tuple[str, str]]) -> str | None:
+    """Why a handler's response headers cannot be sent, or None. The instance runs tenant
+    code: a CR or LF in a header, passed on, would let it write headers (or a whole second
+    response) of its own choosing into the connection."""
+    for name, value in headers:
+        if not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
+            return f"the handler returned an invalid HTTP header: {name[:100]!r}: {value[:100]!r}"
+    return None

@@ -32,6 +32,8 @@ def handle(event, context):
         except OSError as exc:
             return {"connected": False, "error": str(exc)}
         return {"connected": True}
+    if what == "bad header":
+        return {"statusCode": 200, "headers": {event["name"]: event["value"]}, "body": "x"}
     if what == "unserialisable":
         return {"a": object()}
     return {"ok": True, "remaining": context.get_remaining_time_in_millis()}
