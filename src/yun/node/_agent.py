@@ -24,7 +24,7 @@ from yun.core.errors import RateLimited
 from yun.node._host import HostHandler, HostRequest
 from yun.node._instance import Instance, InstanceGone
 from yun.node._memory import Admission
-from yun.node._outcome import Outcome, bad_header, throttled
+from yun.node._outcome import Outcome, bad_response, throttled
 from yun.node._pool import LIGHT_IMPORT_CPU_MS, PoolStatus, VersionPool, Waiter, status
 from yun.protocol import Invoke, Result
 from yun.sandbox import (
@@ -420,7 +420,7 @@ def _answered(pool: VersionPool, instance: Instance, init_ms: float, wait_ms: fl
             wait_ms=wait_ms, instance=instance.id, duration_ms=duration_ms))
         return
     result, response = reply
-    invalid = bad_header(result.headers) if result.headers and result.ok else None
+    invalid = bad_response(result.status_code, result.headers) if result.ok else None
     if invalid is not None:
         done(Outcome(
             status=Status.ERROR, status_code=500, error_type="InvalidResponse",

@@ -39,10 +39,12 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
-def bad_header(headers: list[tuple[str, str]]) -> str | None:
-    """Why a handler's response headers cannot be sent, or None. The instance runs tenant
-    code: a CR or LF in a header, passed on, would let it write headers (or a whole second
-    response) of its own choosing into the connection."""
+def bad_response(status_code: int, headers: list[tuple[str, str]]) -> str | None:
+    """Why a handler's response cannot be sent, or None. The instance runs tenant code, and
+    its runtime may be tampered with: a CR or LF in a header, passed on, would let it write
+    headers (or a whole second response) of its own choosing into the connection."""
+    if not 100 <= status_code <= 599:
+        return f"the handler returned HTTP status {status_code}, not 100..599"
     for name, value in headers:
         if not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
             return f"the handler returned an invalid HTTP header: {name[:100]!r}: {value[:100]!r}"
