@@ -141,6 +141,39 @@ def test_a_handler_header_that_would_split_the_response_is_an_error_not_sent(yun
                 assert repr(name) in record["error_message"]
 
 
+def test_a_status_without_a_body_is_sent_without_one_and_one_with_a_body_is_refused(
+        yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "behaviours")
+    with yun.http() as http:
+        assert http.post("/fn/behaviours", json={}).status_code == 200  # key and route cached
+    forged = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+    with _connect(yun) as sock:
+        buffer = bytearray()
+        for path in ("/fn/behaviours", "/fn/behaviours?via=asgi"):
+            sock.sendall(_request(yun, json.dumps({"do": "respond", "status": 204}).encode(),
+                                  path=path))
+            while b"\r\n\r\n" not in buffer:
+                buffer += sock.recv(65536)
+            head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
+            buffer[:] = rest
+            assert head.startswith(b"HTTP/1.1 204 ") and b"content-length" not in head.lower()
+            # Refused by the gateway (the runtime cannot tell a body from a forged response),
+            # and by the runtime itself (with its own message).
+            for event, error in (({"do": "respond", "status": 204, "body": forged},
+                                  "InvalidResponse"),
+                                 ({"do": "respond", "status": 101}, "ValueError")):
+                sock.sendall(_request(yun, json.dumps(event).encode(), path=path))
+                status, _, body = _read_response(sock, buffer)
+                assert status == 500, body
+                assert json.loads(body)["error"]["type"] == error
+            # The connection is still in step: the next answer is the next request's.
+            sock.sendall(_request(yun, b'{"do": "respond", "status": 201, "body": "next"}',
+                                  path=path))
+            status, _, body = _read_response(sock, buffer)
+            assert (status, body) == (201, b"next")
+            assert not buffer
+
+
 def test_requests_the_fast_path_leaves_to_asgi_are_answered_the_same(yun: Yun) -> None:
     _warm(yun)
     with _connect(yun) as sock:

@@ -42,7 +42,7 @@ from yun.gateway._auth import KeyCache
 from yun.gateway._quotas import QuotaBook
 from yun.gateway._routes import Resolver
 from yun.metering import Recorder
-from yun.node import NodeAgent, Outcome, VersionPool, throttled
+from yun.node import NodeAgent, Outcome, VersionPool, has_body, throttled
 from yun.protocol import Invoke
 from yun.queue import Submitter
 from yun.sandbox import TemplateSpec
@@ -371,8 +371,8 @@ async def reply_error(send: Send, exc: YunError,
 
 
 async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    length = [(b"content-length", str(len(body)).encode())] if has_body(status) else []
+    await send({"type": "http.response.start", "status": status, "headers": [*headers, *length]})
     await send({"type": "http.response.body", "body": body})
 
 

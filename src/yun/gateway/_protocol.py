@@ -21,7 +21,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from yun.gateway._invoke import ASYNC_SUFFIX, MAX_BODY, InvokeApp, Started, response_parts
-from yun.node import Outcome
+from yun.node import Outcome, has_body
 
 # What the fast path needs of a request's headers; any other header is passed by.
 _AUTHORIZATION = b"authorization"
@@ -140,7 +140,8 @@ class GatewayProtocol(HttpToolsProtocol):
             parts = [STATUS_LINE[status], self._default_head()]
             for name, value in headers:
                 parts += (name, b": ", value, b"\r\n")
-            parts += (b"content-length: ", str(len(body)).encode(), b"\r\n")
+            if has_body(status):
+                parts += (b"content-length: ", str(len(body)).encode(), b"\r\n")
             if not exchange.keep_alive:
                 parts.append(b"connection: close\r\n")
             parts += (b"\r\n", body)

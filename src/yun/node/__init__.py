@@ -3,7 +3,7 @@
 from yun.node._agent import NodeAgent
 from yun.node._host import HostHandler, HostRequest
 from yun.node._memory import Admission, available_mb
-from yun.node._outcome import Outcome, throttled
+from yun.node._outcome import Outcome, has_body, throttled
 from yun.node._pool import PoolStatus, VersionPool
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "PoolStatus",
     "VersionPool",
     "available_mb",
+    "has_body",
     "throttled",
 ]

@@ -420,7 +420,7 @@ def _answered(pool: VersionPool, instance: Instance, init_ms: float, wait_ms: fl
             wait_ms=wait_ms, instance=instance.id, duration_ms=duration_ms))
         return
     result, response = reply
-    invalid = bad_response(result.status_code, result.headers) if result.ok else None
+    invalid = bad_response(result.status_code, result.headers, response)
     if invalid is not None:
         done(Outcome(
             status=Status.ERROR, status_code=500, error_type="InvalidResponse",

@@ -34,18 +34,29 @@ def throttled(message: str, error_type: str, status_code: int, retry_after: floa
                    error_type=error_type, error_message=message)
 
 
-# RFC 9110: a header name is a token; a value has no control characters but tab.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9110: a header name is a token (the runtime sends them lower-case, and the gateway's
+# framing filter compares lower-case names); a value has no control characters but tab.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_NO_BODY = (204, 304)  # statuses whose response has no body (RFC 9110)
 
 
-def bad_response(status_code: int, headers: list[tuple[str, str]]) -> str | None:
-    """Why a handler's response cannot be sent, or None. The instance runs tenant code, and
-    its runtime may be tampered with: a CR or LF in a header, passed on, would let it write
-    headers (or a whole second response) of its own choosing into the connection."""
-    if not 100 <= status_code <= 599:
-        return f"the handler returned HTTP status {status_code}, not 100..599"
+def bad_response(status_code: int, headers: list[tuple[str, str]], body: bytes) -> str | None:
+    """Why an instance's answer cannot be sent, or None. The instance runs tenant code, and
+    its runtime may be tampered with: a CR or LF in a header, an upper-case framing header
+    that slips past the filter, or a body after a status that has none, passed on, would let
+    it write headers (or a whole second response) of its own choosing into the connection."""
+    if not 200 <= status_code <= 599:
+        return f"the handler returned HTTP status {status_code}, not 200..599"
+    if status_code in _NO_BODY and body:
+        return f"the handler returned a body with HTTP status {status_code}, which has none"
     for name, value in headers:
-        if not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
-            return f"the handler returned an invalid HTTP header: {name[:100]!r}: {value[:100]!r}"
+        if not isinstance(name, str) or not isinstance(value, str) or (
+                not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value)):
+            return f"the handler returned an invalid HTTP header: {name!r:.100}: {value!r:.100}"
     return None
+
+
+def has_body(status_code: int) -> bool:
+    """Whether a response with this status carries a body (and a content-length)."""
+    return status_code not in _NO_BODY

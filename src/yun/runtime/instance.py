@@ -187,8 +187,8 @@ def _response(value: object) -> tuple[int, list[tuple[str, str]], bytes]:
     """A plain value is JSON with 200; `{"statusCode", "headers", "body"}` is the full response."""
     if isinstance(value, dict) and "statusCode" in value:
         status = value["statusCode"]
-        if not isinstance(status, int) or not 100 <= status <= 599:
-            raise ValueError(f"statusCode must be an integer 100..599, was: {status!r}")
+        if not isinstance(status, int) or not 200 <= status <= 599:
+            raise ValueError(f"statusCode must be an integer 200..599, was: {status!r}")
         raw_headers = value.get("headers") or {}
         if not isinstance(raw_headers, dict):
             raise ValueError(f"headers must be a mapping, was: {raw_headers!r}")

@@ -32,6 +32,8 @@ def handle(event, context):
         except OSError as exc:
             return {"connected": False, "error": str(exc)}
         return {"connected": True}
+    if what == "respond":
+        return {"statusCode": event["status"], "body": event.get("body", "")}
     if what == "bad header":
         return {"statusCode": 200, "headers": {event["name"]: event["value"]}, "body": "x"}
     if what == "unserialisable":
