@@ -99,6 +99,23 @@ def test_sync_handlers_with_concurrency_share_one_instance_on_threads(yun: Yun) 
         assert any(rid in line and f"for {rid}" in line for line in logs.splitlines())
 
 
+def test_sys_exit_in_a_handler_on_a_worker_thread_ends_the_instance_at_once(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "threads")  # concurrency 4, timeout 5 s
+    with yun.http() as http:
+        assert http.post("/fn/threads", json={}).status_code == 200
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            slow = pool.submit(http.post, "/fn/threads", json={"sleep": 3})
+            time.sleep(0.3)  # the slow call holds a thread; the exit runs on another
+            exiting = http.post("/fn/threads", json={"exit": 5})
+            ended = slow.result()
+        assert time.monotonic() - started < 4  # not the 5 s timeout
+        assert exiting.status_code == 502
+        assert exiting.headers["x-yun-function-error"] == "crashed"
+        assert ended.status_code == 502  # its instance is gone with it
+        assert http.post("/fn/threads", json={}).status_code == 200  # a new instance
+
+
 def _tiny_wheel(folder: Path) -> Path:
     """A pure-Python wheel built by hand, so the test needs no index and no network."""
     name, version = "tinypkg", "1.0"

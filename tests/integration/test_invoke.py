@@ -95,6 +95,16 @@ def test_a_full_response_return_controls_status_headers_and_body(yun: Yun) -> No
     assert response.text == "made"
 
 
+def test_an_answer_the_runtime_cannot_encode_is_a_clear_error(yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "behaviours")
+    with yun.http() as http:
+        response = http.post("/fn/behaviours", json={"do": "surrogate"})
+        assert response.status_code == 500
+        assert response.headers["x-yun-function-error"] == "error"
+        assert "surrogate" in response.json()["error"]["message"]
+        assert http.post("/fn/behaviours", json={}).status_code == 200  # the instance serves on
+
+
 def test_an_unserialisable_result_is_a_clear_error(yun: Yun) -> None:
     yun.deploy(FUNCTIONS / "behaviours")
     with yun.http() as http:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +31,33 @@ def test_removing_a_function_makes_it_unknown_and_keeps_its_records(yun: Yun) ->
             assert time.monotonic() < deadline
             time.sleep(0.05)
     assert "hello" not in yun.cli("ls").stdout
+
+
+def test_removing_a_function_refuses_its_waiting_requests_and_starts_nothing_for_it(
+        yun: Yun) -> None:
+    yun.deploy(FUNCTIONS / "threads")  # concurrency 4, max 1 instance
+    with yun.http() as http:
+        assert http.post("/fn/threads", json={}).status_code == 200
+    statuses: list[int] = []
+
+    def call() -> None:
+        with yun.http() as http:
+            statuses.append(http.post("/fn/threads", json={"sleep": 4}).status_code)
+
+    calls = [threading.Thread(target=call) for _ in range(6)]  # 4 run, 2 wait
+    for thread in calls:
+        thread.start()
+    time.sleep(1)
+    removed = time.monotonic()
+    assert yun.cli("rm", "threads").returncode == 0
+    for thread in calls:
+        thread.join(10)
+    assert time.monotonic() - removed < 3  # not the 30 s a waiting request may wait
+    assert sorted(statuses) == [502] * 4 + [503] * 2  # the running ones' instance stopped
+    time.sleep(1)  # nothing may start for the removed version's requests
+    with yun.http() as http:
+        pools = http.get("/v1/instances").json()["pools"]
+    assert not [p for p in pools if p["function"] == "threads"]
 
 
 def test_min_instances_are_started_without_traffic_and_kept_past_keep_alive(yun: Yun) -> None:

@@ -72,6 +72,7 @@ class GatewayProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         # The ASGI scope is built only for requests that go through ASGI (`_to_asgi`).
+        self._idle_since = None  # a request (perhaps pipelined behind an answered one) is on
         self.url = b""
         self.expect_100_continue = False
         self.headers = []

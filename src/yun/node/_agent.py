@@ -234,6 +234,8 @@ class NodeAgent:
     def _start_instance(self, pool: VersionPool) -> bool:
         if self._tasks is None:
             raise PlatformError("the node agent is not running")
+        if self.pools.get(pool.key) is not pool:
+            return False  # dropped: its instances would be nobody's to reap
         refusal = self._gate(pool)
         if refusal is not None:
             if not pool.instances and not pool.starting:
@@ -301,9 +303,10 @@ class NodeAgent:
         pool.cold_starts += 1
         assert self._tasks is not None
         self._tasks.create_task(instance.serve())
-        if self._stopping.is_set():
-            # Started during shutdown, after `_shutdown_instances`: its serve task would keep
-            # the task group (and `yun up`) from ever ending.
+        if self._stopping.is_set() or self.pools.get(pool.key) is not pool:
+            # Started during shutdown, after `_shutdown_instances`, or for a pool dropped
+            # meanwhile: nobody would reap it, and its serve task would keep the task group
+            # (and `yun up`) from ever ending.
             instance.reap()
             return
         self._tasks.create_task(instance.serve_host(pool.key, self.host or _no_host))
@@ -342,7 +345,7 @@ class NodeAgent:
         pool.instances.pop(instance.id, None)
         pool.by_pid.pop(instance.pid, None)
         discard_cgroup(instance.cgroup)
-        if pool.waiters:
+        if pool.waiters and self.pools.get(pool.key) is pool:
             self._scale_up(pool)
 
     def tick(self, now: float) -> None:
@@ -373,9 +376,13 @@ class NodeAgent:
             pool.template = None
 
     def drop(self, key_prefix: str) -> None:
-        """Stop every instance of the versions whose key starts with `key_prefix`."""
+        """Stop every instance of the versions whose key starts with `key_prefix`, and refuse
+        the requests waiting for one (nothing starts for a dropped pool any more)."""
         for key in [k for k in self.pools if k.startswith(key_prefix)]:
             pool = self.pools.pop(key)
+            self._fail_waiters(pool, Overloaded(
+                f"function {key} was removed (or its tenant disabled) while this request "
+                "waited for an instance", retry_after=1.0))
             for instance in list(pool.instances.values()):
                 instance.reap()
             self._close_template(pool)

@@ -42,6 +42,7 @@ class Workers:
         self._replies: list[bytes] = []  # finished, not sent
         self._sending = threading.Lock()  # keeps each send whole and in order
         self._started = 0  # frames started so far: the standby's measure of progress
+        self._stalled_at = -1  # `_started` when a standby last took over a stalled batch
         self._standby = False  # a thread holds the role
         self._idle = 0  # threads waiting for the role
         self._closed = False
@@ -102,12 +103,17 @@ class Workers:
             if self._closed:
                 return None
             self._standby = True
-        seen = -1
+        # Passed on by a standby that found the batch stalled: if nothing started since,
+        # the stall goes on, and the next frame is taken at once, not after HANDOFF more (a
+        # batch of calls that all wait on I/O spreads over the threads in one look).
+        seen, self._stalled_at = self._stalled_at, -1
         looked = False  # a look of HANDOFF went by with nothing to read
         while True:
             with self._cv:
                 if self._ready and self._started == seen:
-                    return self._leave_standby()  # the batch stalled: run its next frame
+                    frame = self._leave_standby()  # the batch stalled: run its next frame
+                    self._stalled_at = self._started
+                    return frame
                 seen = self._started
                 wait = bool(self._ready or self._replies)
             if looked and self._replies:

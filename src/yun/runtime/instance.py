@@ -20,6 +20,7 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import NoReturn
 
 import msgspec
 
@@ -75,10 +76,27 @@ def _run(handler: Callable[..., object], frame: Frame) -> bytes | None:
     started = time.perf_counter()
     try:
         result = _call(handler, body, context)
+    except BaseException as exc:  # sys.exit() in the handler: the instance ends, as it
+        _end(exc)                 # would with one thread (a worker thread would end alone)
     finally:
         deactivate(token)
-    header, payload = _finish(context, result, started)
-    return encode(header, payload)
+    try:
+        header, payload = _finish(context, result, started)
+        return encode(header, payload)
+    except Exception as exc:  # an answer that cannot be encoded (a lone surrogate, say)
+        return encode(Result(id=context.request_id, ok=False, status_code=500,
+                             error_type=type(exc).__name__, error_message=_printable(str(exc)),
+                             duration_ms=(time.perf_counter() - started) * 1000), b"")
+
+
+def _end(exc: BaseException) -> NoReturn:
+    """End the instance at once with the exit code of a `SystemExit` (1 for anything else);
+    the node agent reports its calls `crashed`."""
+    os._exit(exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 1)
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 async def _serve_async(sock: socket.socket, handler: Callable[..., object],

@@ -23,11 +23,14 @@ class Handler:
 
     def __init__(self) -> None:
         self.threads: dict[str, str] = {}
+        self.started: dict[str, float] = {}
         self.lock = threading.Lock()
 
     def __call__(self, frame: Frame) -> bytes | None:
         message, body = frame
         assert isinstance(message, Invoke)
+        with self.lock:
+            self.started[message.id] = time.monotonic()
         time.sleep(float(body or b"0"))
         with self.lock:
             self.threads[message.id] = threading.current_thread().name
@@ -129,3 +132,15 @@ def test_one_thread_answers_each_call_in_turn_until_the_node_closes() -> None:
         node.shutdown(socket.SHUT_WR)
         server.join(5)
         assert not server.is_alive()
+
+
+@pytest.mark.parametrize("served", [0.1], indirect=True)
+def test_once_a_batch_stalled_the_rest_of_it_is_taken_over_at_once(
+        served: tuple[socket.socket, Handler, int]) -> None:
+    node, handler, concurrency = served
+    node.sendall(b"".join(_invoke(f"r{i}", b"0.5") for i in range(concurrency)))
+    _replies(node, concurrency)
+    starts = sorted(handler.started.values())
+    # One look (0.1 s) finds the batch stalled; the standbys after it do not look again
+    # (one frame per look would spread the starts over 0.3 s).
+    assert starts[-1] - starts[0] < 0.2
