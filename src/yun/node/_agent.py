@@ -158,16 +158,15 @@ class NodeAgent:
         pool.wait_timer = None
         # A timer may fire a little before its time (the loop's clock resolution).
         now = asyncio.get_running_loop().time() + _CLOCK_SLACK
-        earliest = None
         for waiter in list(pool.waiters):
-            if waiter.done:
-                continue
-            if waiter.deadline <= now:
+            if not waiter.done and waiter.deadline <= now:
                 waiter.settle(Overloaded(f"no instance of {pool.key} became free within "
                                          f"{waiter.max_wait:g} s", retry_after=1.0))
-            elif earliest is None or waiter.deadline < earliest:
-                earliest = waiter.deadline
-        if earliest is not None:
+        # From the waiters now, not the ones above: a settled wait's callback may have
+        # armed the timer for a request that came meanwhile.
+        earliest = min((w.deadline for w in pool.waiters if not w.done), default=None)
+        if earliest is not None and (pool.wait_timer is None
+                                     or earliest < pool.wait_deadline):
             self._arm_waits(pool, earliest)
 
     def _withdraw(self, pool: VersionPool, waiter: Waiter) -> None:
