@@ -140,8 +140,7 @@ class NodeAgent:
         if pool.wait_timer is None or waiter.deadline < pool.wait_deadline:
             self._arm_waits(pool, waiter.deadline)
         pool.changed()
-        if len(pool.instances) + pool.starting < pool.spec.max_instances:  # else none to start
-            self._scale_up(pool)
+        self._scale_up(pool)
         return waiter
 
     def _arm_waits(self, pool: VersionPool, deadline: float) -> None:
@@ -221,9 +220,9 @@ class NodeAgent:
 
     def _scale_up(self, pool: VersionPool) -> None:
         """Start what the demand right now fills: the windows have not seen a new burst yet."""
-        count = pool.scaler.fills(pool.demand) - len(pool.instances) - pool.starting
-        if count > 0:
-            self._start(pool, count)
+        running = len(pool.instances) + pool.starting
+        if running < pool.spec.max_instances:  # at the max (under load, mostly): none to start
+            self._start(pool, pool.scaler.fills(pool.demand) - running)
 
     def _start(self, pool: VersionPool, count: int) -> None:
         for _ in range(count):
@@ -427,13 +426,10 @@ def _answered(pool: VersionPool, instance: Instance, init_ms: float, wait_ms: fl
         return
     result, response = reply
     invalid = bad_response(result.status_code, result.headers, response)
-    if invalid is not None:
-        done(Outcome(
-            status=Status.ERROR, status_code=500, error_type="InvalidResponse",
-            error_message=invalid, logs=result.logs, init_ms=init_ms,
-            wait_ms=wait_ms - init_ms if wait_ms > init_ms else 0.0, duration_ms=duration_ms,
-            max_rss_mb=result.max_rss_kb / 1024, instance=instance.id))
-        return
+    if invalid is not None:  # reported as the handler's error, nothing of it sent
+        result, response = Result(id=result.id, ok=False, status_code=500,
+                                  error_type="InvalidResponse", error_message=invalid,
+                                  logs=result.logs, max_rss_kb=result.max_rss_kb), b""
     done(Outcome(
         status=Status.SUCCESS if result.ok else Status.ERROR,
         status_code=result.status_code,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import contextvars
 import functools
 import inspect
 import os
@@ -19,7 +18,6 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import NoReturn
 
 import msgspec
@@ -50,7 +48,7 @@ def serve(sock: socket.socket, handler: Callable[..., object], concurrency: int,
     _routers = (LogRouter("stdout", None), LogRouter("stderr", None))
     sys.stdout, sys.stderr = _routers
     if inspect.iscoroutinefunction(handler):
-        asyncio.run(_serve_async(sock, handler, concurrency))
+        asyncio.run(_serve_async(sock, handler))
     else:
         Workers(sock, functools.partial(_run, handler)).serve(concurrency)
 
@@ -76,35 +74,37 @@ def _run(handler: Callable[..., object], frame: Frame) -> bytes | None:
     started = time.perf_counter()
     try:
         result = _call(handler, body, context)
-    except BaseException as exc:  # sys.exit() in the handler: the instance ends, as it
-        _end(exc)                 # would with one thread (a worker thread would end alone)
+    except SystemExit as exc:  # the instance ends, as it would with one thread (a worker
+        _end(exc)              # thread would end alone, its call unanswered)
     finally:
         deactivate(token)
+    return _reply(context, result, started)
+
+
+def _reply(context: Context, result: _Outcome, started: float) -> bytes:
+    """The reply frame; an answer that cannot be encoded (a lone surrogate, say) is the
+    handler's error."""
     try:
         header, payload = _finish(context, result, started)
         return encode(header, payload)
-    except Exception as exc:  # an answer that cannot be encoded (a lone surrogate, say)
+    except Exception as exc:
         return encode(Result(id=context.request_id, ok=False, status_code=500,
                              error_type=type(exc).__name__, error_message=_printable(str(exc)),
                              duration_ms=(time.perf_counter() - started) * 1000), b"")
 
 
-def _end(exc: BaseException) -> NoReturn:
-    """End the instance at once with the exit code of a `SystemExit` (1 for anything else);
+def _end(exc: SystemExit) -> NoReturn:
+    """End the instance at once with the `SystemExit`'s code (1 if it is not a number);
     the node agent reports its calls `crashed`."""
-    os._exit(exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 1)
+    os._exit(exc.code if isinstance(exc.code, int) else 1)
 
 
 def _printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-async def _serve_async(sock: socket.socket, handler: Callable[..., object],
-                       concurrency: int) -> None:
+async def _serve_async(sock: socket.socket, handler: Callable[..., object]) -> None:
     reader, writer = await asyncio.open_unix_connection(sock=sock)
-    is_async = inspect.iscoroutinefunction(handler)
-    pool = None if is_async else ThreadPoolExecutor(max_workers=concurrency)
-    loop = asyncio.get_running_loop()
     tasks: set[asyncio.Task[None]] = set()
 
     async def run(message: Invoke, body: bytes) -> None:
@@ -112,15 +112,12 @@ async def _serve_async(sock: socket.socket, handler: Callable[..., object],
         started = time.perf_counter()
         token = activate(context)
         try:
-            if is_async:
-                result = await _call_async(handler, body, context)
-            else:
-                copy = contextvars.copy_context()
-                result = await loop.run_in_executor(pool, copy.run, _call, handler, body, context)
+            result = await _call_async(handler, body, context)
+        except SystemExit as exc:
+            _end(exc)
         finally:
             deactivate(token)
-        header, payload = _finish(context, result, started)
-        writer.write(encode(header, payload))
+        writer.write(_reply(context, result, started))
 
     splitter = FrameSplitter()
     while True:
