@@ -227,3 +227,44 @@ def test_a_fast_path_call_in_flight_finishes_during_shutdown(yun: Yun) -> None:
     assert status == 200
     assert json.loads(body)["message"] == "hi, late"
     assert headers.get("connection") == "close"  # the server is going away
+
+
+def test_requests_read_without_httptools_and_those_left_to_it_frame_the_same(
+        yun: Yun) -> None:
+    """A plain call in one segment is read by the gateway itself; one split across writes,
+    or with a header that changes framing, goes through httptools, which decides."""
+    _warm(yun)
+    with _connect(yun) as sock:
+        buffer = bytearray()
+        # Header names in any case, a value with blanks around it: read as httptools would.
+        body = b'{"name": "case"}'
+        sock.sendall((f"POST /fn/hello HTTP/1.1\r\nHOST: x\r\nauthorization:Bearer {yun.key} \t"
+                      f"\r\ncontent-LENGTH: {len(body)}\r\n\r\n").encode() + body)
+        status, _, answer = _read_response(sock, buffer)
+        assert (status, json.loads(answer)["message"]) == (200, "hi, case")
+        # The head in one write, the body in the next.
+        request = _request(yun, b'{"name": "split"}')
+        cut = request.index(b"\r\n\r\n") + 4
+        sock.sendall(request[:cut])
+        time.sleep(0.05)
+        sock.sendall(request[cut:])
+        status, _, answer = _read_response(sock, buffer)
+        assert (status, json.loads(answer)["message"]) == (200, "hi, split")
+        # A request and the first bytes of the next in one write.
+        second = _request(yun, b'{"name": "second"}')
+        sock.sendall(_request(yun, b'{"name": "first"}') + second[:10])
+        time.sleep(0.05)
+        sock.sendall(second[10:])
+        messages = [json.loads(_read_response(sock, buffer)[2])["message"] for _ in range(2)]
+        assert messages == ["hi, first", "hi, second"]
+    # Two Content-Lengths: refused (400) and the connection closed, nothing invoked.
+    with _connect(yun) as sock:
+        sock.sendall(_request(yun, b'{"name": "twice"}',
+                              framing="Content-Length: 17\r\nContent-Length: 5\r\n"))
+        status, _, _ = _read_response(sock, bytearray())
+        assert status == 400
+    # A header folded over two lines (obsolete): refused, not read as two headers.
+    with _connect(yun) as sock:
+        sock.sendall(_request(yun, b'{"name": "fold"}', extra="X-A: 1\r\n  continued\r\n"))
+        reply = sock.recv(65536)
+        assert reply.startswith(b"HTTP/1.1 400") or reply == b""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,14 @@ _CONTENT_LENGTH = b"content-length"
 _DEPTH = b"x-yun-depth"
 _ASYNC = ASYNC_SUFFIX.encode()
 _CLOCK_SLACK = 0.001  # s: uvloop's timers are in whole milliseconds
+# A request the fast path reads by itself, without httptools' per-header callbacks: the
+# request line of a plain call, then header lines of a token, a colon and a value with no
+# control character but tab (no folding, no space before the colon), then the blank line.
+# Anything else (or any header below that changes framing or meaning) goes to httptools.
+_PLAIN_CALL = re.compile(rb"POST (/fn/[a-z][a-z0-9-]*(?::[A-Za-z0-9_-]+)?) HTTP/1\.1\r\n")
+_PLAIN_HEAD = re.compile(rb"(?:[-!#$%&'*+.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*\r\n")
+_PASSED_BY = (b"\r\ntransfer-encoding:", b"\r\nconnection:", b"\r\nexpect:", b"\r\nupgrade:",
+              b"\r\nx-yun-depth:")
 # uvicorn's default headers (a list it replaces every second) and the bytes they make.
 _default_head: list[Any] = [None, b""]
 
@@ -69,10 +78,18 @@ class GatewayProtocol(HttpToolsProtocol):
     # served), and one timer that closes it `timeout_keep_alive` after that.
     _idle_since: float | None = None
     _idle_timer: asyncio.TimerHandle | None = None
+    # httptools is between requests: no byte of the next one has reached it.
+    _at_boundary = True
+
+    def data_received(self, data: bytes) -> None:
+        if self._at_boundary and data.startswith(b"POST /fn/") and self._read_plain(data):
+            return
+        super().data_received(data)
 
     def on_message_begin(self) -> None:
         # The ASGI scope is built only for requests that go through ASGI (`_to_asgi`).
         self._idle_since = None  # a request (perhaps pipelined behind an answered one) is on
+        self._at_boundary = False
         self.url = b""
         self.expect_100_continue = False
         self.headers = []
@@ -93,19 +110,57 @@ class GatewayProtocol(HttpToolsProtocol):
         super().on_body(body)
 
     def on_message_complete(self) -> None:
+        self._at_boundary = True
         exchange: Any = self.cycle
         if not isinstance(exchange, _Exchange):
             super().on_message_complete()
             return
         body = exchange.chunks[0] if len(exchange.chunks) == 1 else b"".join(exchange.chunks)
-        app = type(self).invoke_app()
-        started = (app.start_fast(exchange.authorization, exchange.target, body,
-                                  functools.partial(self._answer, exchange, app))
-                   if app is not None else None)
-        if started is None:
+        if not self._start(exchange, body):
             self._to_asgi(body)
 
     # -- the fast path -------------------------------------------------------------------------
+
+    def _start(self, exchange: _Exchange, body: bytes) -> bool:
+        """Start the call (True), or leave it to ASGI (False, nothing started)."""
+        app = type(self).invoke_app()
+        return app is not None and app.start_fast(
+            exchange.authorization, exchange.target, body,
+            functools.partial(self._answer, exchange, app)) is not None
+
+    def _read_plain(self, data: bytes) -> bool:
+        """Serve `data` if it is exactly one plain call (what clients send nearly always);
+        False leaves it to httptools, untouched. Only what httptools would read the same
+        way is read here: a strict subset of HTTP/1.1, decided before anything starts."""
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            return False  # pipelined behind a request in flight: uvicorn queues it
+        line = _PLAIN_CALL.match(data)
+        if line is None:
+            return False
+        start = line.end() - 2  # the head from the request line's CR LF on
+        end = data.find(b"\r\n\r\n", start)
+        if end < 0 or _PLAIN_HEAD.fullmatch(data, start + 2, end + 4) is None:
+            return False
+        head = data[start:end + 2].lower()
+        if any(name in head for name in _PASSED_BY):
+            return False
+        length = _value(head, head, b"\r\ncontent-length:")
+        if length is None or not length.isdigit() or head.count(b"\r\ncontent-length:") != 1:
+            return False
+        if end + 4 + int(length) != len(data) or int(length) > MAX_BODY:
+            return False  # a partial body, a pipelined request after it, or too large
+        authorization = _value(head, data[start:end + 2], b"\r\nauthorization:")
+        if authorization is not None and head.count(b"\r\nauthorization:") != 1:
+            return False
+        self._idle_since = None
+        exchange = _Exchange(line[1][4:].decode(), None if authorization is None
+                             else authorization.decode("latin-1"), True)
+        self.cycle = exchange  # type: ignore[assignment]
+        if self._start(exchange, data[end + 4:]):
+            return True
+        exchange.response_complete = True
+        return False
 
     def _fast_exchange(self) -> _Exchange | None:
         """An exchange when this request can take the fast path, else None."""
@@ -226,6 +281,16 @@ class GatewayProtocol(HttpToolsProtocol):
         self.cycle.body = bytearray(body)
         self.cycle.more_body = False
         self.cycle.message_event.set()
+
+
+def _value(lowered: bytes, head: bytes, name: bytes) -> bytes | None:
+    """The value of header `name` (lower case, with the CR LF before it) in `head`, found in
+    `lowered` (its lower-case copy), its surrounding blanks stripped; None if absent."""
+    at = lowered.find(name)
+    if at < 0:
+        return None
+    at += len(name)
+    return head[at:head.index(b"\r\n", at)].strip(b" \t")
 
 
 def gateway_protocol(invoke_app: Callable[[], InvokeApp | None]) -> type[GatewayProtocol]:
