@@ -21,7 +21,15 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from yun.gateway._invoke import ASYNC_SUFFIX, MAX_BODY, InvokeApp, Started, response_parts
+from yun.core import Status
+from yun.gateway._invoke import (
+    ASYNC_SUFFIX,
+    MAX_BODY,
+    InvokeApp,
+    Started,
+    response_parts,
+    success_head,
+)
 from yun.node import Outcome, has_body
 
 # What the fast path needs of a request's headers; any other header is passed by.
@@ -191,13 +199,18 @@ class GatewayProtocol(HttpToolsProtocol):
     def _answer(self, exchange: _Exchange, app: InvokeApp, started: Started,
                 outcome: Outcome) -> None:
         if not exchange.disconnected and not self.transport.is_closing():
-            status, headers, body = response_parts(outcome, started.request_id,
-                                                   started.version)
-            parts = [STATUS_LINE[status], self._default_head()]
-            for name, value in headers:
-                parts += (name, b": ", value, b"\r\n")
+            if outcome.status is Status.SUCCESS:
+                status, body = outcome.status_code, outcome.body
+                parts = [STATUS_LINE[status], self._default_head(),
+                         success_head(outcome, started.request_id, started.version)]
+            else:
+                status, headers, body = response_parts(outcome, started.request_id,
+                                                       started.version)
+                parts = [STATUS_LINE[status], self._default_head()]
+                for name, value in headers:
+                    parts += (name, b": ", value, b"\r\n")
             if has_body(status):
-                parts += (b"content-length: ", str(len(body)).encode(), b"\r\n")
+                parts.append(b"content-length: %d\r\n" % len(body))
             if not exchange.keep_alive:
                 parts.append(b"connection: close\r\n")
             parts += (b"\r\n", body)
