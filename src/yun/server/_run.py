@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import shlex
 import signal
@@ -85,10 +86,20 @@ async def _serve(server: uvicorn.Server, platform: Platform, config: Config, dem
             await serving
             return
         await asyncio.sleep(0.01)
+    _freeze_start_up()
     print(f"yun is up at {config.url} (data in {config.data_dir})", flush=True)
     if demo:
         await _deploy_demo(platform, config)
     await serving
+
+
+def _freeze_start_up() -> None:
+    """Keep the cycle collector off what start-up made (modules, the app, the platform:
+    ~150,000 objects that live as long as the process). Every full collection went through
+    all of them: 80 ms each, every few seconds under load, 2 µs of every request and a stall
+    of the event loop. Garbage is collected first, so nothing unreachable is kept."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _deploy_demo(platform: Platform, config: Config) -> None:
