@@ -263,6 +263,18 @@ def test_requests_read_without_httptools_and_those_left_to_it_frame_the_same(
                               framing="Content-Length: 17\r\nContent-Length: 5\r\n"))
         status, _, _ = _read_response(sock, bytearray())
         assert status == 400
+    # A Content-Length of thousands of digits: refused (400), not a crash of the connection.
+    with _connect(yun) as sock:
+        sock.sendall(_request(yun, b"{}", framing=f"Content-Length: {'1' * 5000}\r\n"))
+        status, _, _ = _read_response(sock, bytearray())
+        assert status == 400
+    # Proxy-Connection: close is honoured as httptools reads it (as Connection: close).
+    with _connect(yun) as sock:
+        sock.sendall(_request(yun, b'{"name": "proxy"}', extra="Proxy-Connection: close\r\n"))
+        status, headers, answer = _read_response(sock, bytearray())
+        assert (status, json.loads(answer)["message"]) == (200, "hi, proxy")
+        assert headers["connection"] == "close"
+        assert sock.recv(100) == b""
     # A header folded over two lines (obsolete): refused, not read as two headers.
     with _connect(yun) as sock:
         sock.sendall(_request(yun, b'{"name": "fold"}', extra="X-A: 1\r\n  continued\r\n"))

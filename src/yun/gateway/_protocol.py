@@ -44,8 +44,10 @@ _CLOCK_SLACK = 0.001  # s: uvloop's timers are in whole milliseconds
 # Anything else (or any header below that changes framing or meaning) goes to httptools.
 _PLAIN_CALL = re.compile(rb"POST (/fn/[a-z][a-z0-9-]*(?::[A-Za-z0-9_-]+)?) HTTP/1\.1\r\n")
 _PLAIN_HEAD = re.compile(rb"(?:[-!#$%&'*+.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*\r\n")
-_PASSED_BY = (b"\r\ntransfer-encoding:", b"\r\nconnection:", b"\r\nexpect:", b"\r\nupgrade:",
-              b"\r\nx-yun-depth:")
+# (llhttp reads `Proxy-Connection` as `Connection`.)
+_PASSED_BY = (b"\r\ntransfer-encoding:", b"\r\nconnection:", b"\r\nproxy-connection:",
+              b"\r\nexpect:", b"\r\nupgrade:", b"\r\nx-yun-depth:")
+_LENGTH_DIGITS = len(str(MAX_BODY))  # more is too large (or padded with zeros): httptools
 # uvicorn's default headers (a list it replaces every second) and the bytes they make.
 _default_head: list[Any] = [None, b""]
 
@@ -154,8 +156,12 @@ class GatewayProtocol(HttpToolsProtocol):
         if any(name in head for name in _PASSED_BY):
             return False
         length = _value(head, head, b"\r\ncontent-length:")
-        if length is None or not length.isdigit() or head.count(b"\r\ncontent-length:") != 1:
+        if length is None:
             return False
+        length = length.rstrip(b" \t")
+        if (not length.isdigit() or len(length) > _LENGTH_DIGITS
+                or head.count(b"\r\ncontent-length:") != 1):
+            return False  # (int() of a few thousand digits would raise, not refuse)
         if end + 4 + int(length) != len(data) or int(length) > MAX_BODY:
             return False  # a partial body, a pipelined request after it, or too large
         authorization = _value(head, data[start:end + 2], b"\r\nauthorization:")
@@ -298,12 +304,13 @@ class GatewayProtocol(HttpToolsProtocol):
 
 def _value(lowered: bytes, head: bytes, name: bytes) -> bytes | None:
     """The value of header `name` (lower case, with the CR LF before it) in `head`, found in
-    `lowered` (its lower-case copy), its surrounding blanks stripped; None if absent."""
+    `lowered` (its lower-case copy), without the blanks before it (as httptools gives it);
+    None if absent."""
     at = lowered.find(name)
     if at < 0:
         return None
     at += len(name)
-    return head[at:head.index(b"\r\n", at)].strip(b" \t")
+    return head[at:head.index(b"\r\n", at)].lstrip(b" \t")
 
 
 def gateway_protocol(invoke_app: Callable[[], InvokeApp | None]) -> type[GatewayProtocol]:
