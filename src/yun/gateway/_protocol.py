@@ -142,9 +142,8 @@ class GatewayProtocol(HttpToolsProtocol):
         """Serve `data` if it is exactly one plain call (what clients send nearly always);
         False leaves it to httptools, untouched. Only what httptools would read the same
         way is read here: a strict subset of HTTP/1.1, decided before anything starts."""
-        cycle = self.cycle
-        if cycle is not None and not cycle.response_complete:
-            return False  # pipelined behind a request in flight: uvicorn queues it
+        if self._in_flight():
+            return False
         line = _PLAIN_CALL.match(data)
         if line is None:
             return False
@@ -162,7 +161,8 @@ class GatewayProtocol(HttpToolsProtocol):
         if (not length.isdigit() or len(length) > _LENGTH_DIGITS
                 or head.count(b"\r\ncontent-length:") != 1):
             return False  # (int() of a few thousand digits would raise, not refuse)
-        if end + 4 + int(length) != len(data) or int(length) > MAX_BODY:
+        size = int(length)
+        if end + 4 + size != len(data) or size > MAX_BODY:
             return False  # a partial body, a pipelined request after it, or too large
         authorization = _value(head, data[start:end + 2], b"\r\nauthorization:")
         if authorization is not None and head.count(b"\r\nauthorization:") != 1:
@@ -176,14 +176,19 @@ class GatewayProtocol(HttpToolsProtocol):
         exchange.response_complete = True
         return False
 
+    def _in_flight(self) -> bool:
+        """A request is in flight on this connection: the next one, pipelined behind it, is
+        for uvicorn to queue."""
+        cycle = self.cycle
+        return cycle is not None and not cycle.response_complete
+
     def _fast_exchange(self) -> _Exchange | None:
         """An exchange when this request can take the fast path, else None."""
         url = self.url
         if not url.startswith(b"/fn/") or self.parser.get_method() != b"POST":
             return None
-        cycle = self.cycle
-        if cycle is not None and not cycle.response_complete:
-            return None  # pipelined behind a request in flight: uvicorn queues it
+        if self._in_flight():
+            return None
         if (self.expect_100_continue or self.parser.should_upgrade()
                 or self.parser.get_http_version() != "1.1" or b"?" in url or b"%" in url
                 or url.endswith(_ASYNC)):
