@@ -13,27 +13,31 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Generic, TypeVar
 
 from yun.core.errors import Conflict, PlatformError
 from yun.store._engine import BUSY_TIMEOUT_MS
 
-Row = tuple[Any, ...]
+R = TypeVar("R")
+L = TypeVar("L")
 
 
-class SqliteAppender:
-    def __init__(self, path: str, activations_sql: str, logs_sql: str) -> None:
+class SqliteAppender(Generic[R, L]):
+    """`write(connection, records, lines)` runs on the writer thread inside the batch's
+    transaction (turning the batch into rows there too, off the event loop's turn)."""
+
+    def __init__(self, path: str,
+                 write: Callable[[sqlite3.Connection, Sequence[R], Sequence[L]], None]) -> None:
         self.path = path
-        self._activations_sql = activations_sql
-        self._logs_sql = logs_sql
+        self._write_batch = write
         # One thread: the connection is used only there, and batches commit in order.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yun-records")
         self._conn: sqlite3.Connection | None = None
         self._closed = False
 
-    async def add(self, records: Sequence[Row], lines: Sequence[Row]) -> None:
+    async def add(self, records: Sequence[R], lines: Sequence[L]) -> None:
         """Insert both in one transaction; `Conflict` (nothing written) on a duplicate id."""
         if self._closed:
             raise PlatformError(f"store {self.path} is closed")
@@ -61,15 +65,12 @@ class SqliteAppender:
             self._conn = conn
         return self._conn
 
-    def _write(self, records: Sequence[Row], lines: Sequence[Row]) -> None:
+    def _write(self, records: Sequence[R], lines: Sequence[L]) -> None:
         try:
             conn = self._connect()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                if records:
-                    conn.executemany(self._activations_sql, records)
-                if lines:
-                    conn.executemany(self._logs_sql, lines)
+                self._write_batch(conn, records, lines)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

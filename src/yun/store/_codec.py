@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from yun.core.manifest import manifest_from_dict
-from yun.core.types import ActivationRecord, Alias, Status, Version
+from yun.core.types import Alias, Version
 from yun.store._models import LogLine
 
 
@@ -35,32 +35,6 @@ def alias_from_row(row: sa.RowMapping) -> Alias:
 def weights_to_json(weights: Mapping[int, int]) -> dict[str, int]:
     # JSON object keys are strings; sorted so equal aliases store equal text.
     return {str(v): int(weights[v]) for v in sorted(weights)}
-
-
-def activation_to_row(r: ActivationRecord) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "tenant": r.tenant,
-        "function": r.function,
-        "version": r.version,
-        "start": r.start,
-        "end": r.end,
-        "duration_ms": r.duration_ms,
-        "init_ms": r.init_ms,
-        "wait_ms": r.wait_ms,
-        "memory_mb": r.memory_mb,
-        "max_rss_mb": r.max_rss_mb,
-        "status": Status(r.status).value,
-        "billed_ms": r.billed_ms,
-        "gb_seconds": r.gb_seconds,
-        "error_type": r.error_type,
-        "error_message": r.error_message,
-        "traceback": r.traceback,
-    }
-
-
-def activation_from_row(row: sa.RowMapping) -> ActivationRecord:
-    return ActivationRecord(**{**row, "status": Status(row["status"])})
 
 
 def log_to_row(line: LogLine) -> dict[str, Any]:

@@ -138,34 +138,40 @@ webhooks = sa.Table(
 
 # Activation records and logs outlive their function (billing and audit need them), so
 # they carry no foreign key to `functions`.
-activations = sa.Table(
-    "activations",
+#
+# Records are stored a page at a time: each batch the recorder commits becomes one row per
+# (tenant, function) holding its records as one msgpack array (`_activations` reads and
+# writes it), and one narrow row per record maps its id to its page. A row per record with
+# three indexes on it cost 14-16 µs a record on the embedded profile, most of an invocation's
+# CPU outside the handler; a page costs 1-2 µs a record.
+activation_pages = sa.Table(
+    "activation_pages",
     metadata,
-    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("tenant", sa.Text, nullable=False),
     sa.Column("function", sa.Text, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("start", sa.Double, nullable=False),
-    sa.Column("end", sa.Double, nullable=False),
-    sa.Column("duration_ms", sa.Double, nullable=False),
-    sa.Column("init_ms", sa.Double, nullable=False),
-    sa.Column("wait_ms", sa.Double, nullable=False),
-    sa.Column("memory_mb", sa.Integer, nullable=False),
-    sa.Column("max_rss_mb", sa.Double, nullable=False),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("billed_ms", sa.BigInteger, nullable=False),
-    sa.Column("gb_seconds", sa.Double, nullable=False),
-    sa.Column("error_type", sa.Text, nullable=True),
-    sa.Column("error_message", sa.Text, nullable=True),
-    sa.Column("traceback", sa.Text, nullable=True),
+    sa.Column("first_start", sa.Double, nullable=False),  # its records' earliest start
+    sa.Column("last_start", sa.Double, nullable=False),  # and latest
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("records", sa.LargeBinary, nullable=False),
 )
 sa.Index(
-    "ix_activations_tenant_function_start",
-    activations.c.tenant,
-    activations.c.function,
-    activations.c.start.desc(),
+    "ix_activation_pages_tenant_function_last",
+    activation_pages.c.tenant,
+    activation_pages.c.function,
+    activation_pages.c.last_start,
 )
-sa.Index("ix_activations_tenant_start", activations.c.tenant, activations.c.start.desc())
+sa.Index(
+    "ix_activation_pages_tenant_last", activation_pages.c.tenant, activation_pages.c.last_start
+)
+
+activation_ids = sa.Table(
+    "activation_ids",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # unique: a second record with it is refused
+    sa.Column("page", BigId, nullable=False),
+    sqlite_with_rowid=False,
+)
 
 logs = sa.Table(
     "logs",

@@ -49,6 +49,7 @@ from yun.store._models import (
 from yun.store._versions import Admit
 
 T = TypeVar("T")
+Records = SqliteAppender[ActivationRecord, LogLine]
 Op = Callable[[AsyncConnection], Awaitable[T]]
 
 _ATTEMPTS = 5
@@ -298,7 +299,7 @@ class Store:
         """Store a batch in one transaction (group commit: one fsync for many invocations).
         A record id already stored fails the whole batch with `Conflict`."""
         if self._appender is not None:
-            await self._appender.add(*_activations.sqlite_rows(records, logs))
+            await self._appender.add(records, logs)
             return
         await self._write(lambda c: _activations.add(c, records, logs), attempts=1)
 
@@ -481,7 +482,7 @@ class Store:
         return await self._write(lambda c: _invocations.purge(c, tenant, id))
 
 
-def _appender_for(engine: AsyncEngine) -> SqliteAppender | None:
+def _appender_for(engine: AsyncEngine) -> Records | None:
     """A SQLite file gets the records' own connection; in-memory and URI databases (which a
     second connection would not share) and other backends go through the engine."""
     url = engine.url
@@ -489,4 +490,4 @@ def _appender_for(engine: AsyncEngine) -> SqliteAppender | None:
     if url.get_backend_name() != "sqlite" or not database or database == ":memory:" \
             or database.startswith("file:") or url.query.get("uri"):
         return None
-    return SqliteAppender(database, _activations.SQLITE_ACTIVATIONS, _activations.SQLITE_LOGS)
+    return Records(database, _activations.write_sqlite)
