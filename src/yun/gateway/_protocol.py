@@ -45,8 +45,9 @@ _CLOCK_SLACK = 0.001  # s: uvloop's timers are in whole milliseconds
 _PLAIN_CALL = re.compile(rb"POST (/fn/[a-z][a-z0-9-]*(?::[A-Za-z0-9_-]+)?) HTTP/1\.1\r\n")
 _PLAIN_HEAD = re.compile(rb"(?:[-!#$%&'*+.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*\r\n")
 # (llhttp reads `Proxy-Connection` as `Connection`.)
-_PASSED_BY = (b"\r\ntransfer-encoding:", b"\r\nconnection:", b"\r\nproxy-connection:",
-              b"\r\nexpect:", b"\r\nupgrade:", b"\r\nx-yun-depth:")
+# One search, not a test per name: 0.8 against 3.9 µs (on a slow core).
+_PASSED_BY = re.compile(
+    rb"\r\n(?:transfer-encoding|connection|proxy-connection|expect|upgrade|x-yun-depth):")
 _LENGTH_DIGITS = len(str(MAX_BODY))  # more is too large (or padded with zeros): httptools
 # uvicorn's default headers (a list it replaces every second) and the bytes they make.
 _default_head: list[Any] = [None, b""]
@@ -152,7 +153,7 @@ class GatewayProtocol(HttpToolsProtocol):
         if end < 0 or _PLAIN_HEAD.fullmatch(data, start + 2, end + 4) is None:
             return False
         head = data[start:end + 2].lower()
-        if any(name in head for name in _PASSED_BY):
+        if _PASSED_BY.search(head) is not None:
             return False
         length = _value(head, head, b"\r\ncontent-length:")
         if length is None:
