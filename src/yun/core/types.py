@@ -181,9 +181,8 @@ class Alias:
 class ActivationRecord(NamedTuple):
     """The one terminal record of an accepted invocation, and the unit of metering.
 
-    A named tuple in the column order of the store's `activations` table: one is built for
-    every invocation (a frozen dataclass took 2.5x as long), and the embedded store's row is
-    sliced from it rather than built field by field."""
+    A named tuple: one is built for every invocation (a frozen dataclass took 2.5x as
+    long), and the store keeps it as an array in this field order (`store._activations`)."""
 
     id: str
     tenant: str

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import sqlite3
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -60,7 +61,8 @@ def _insert_sql(table: sa.Table, columns: list[str]) -> str:
 _PAGE_COLUMNS = [c.name for c in activation_pages.columns if c.name != "id"]
 _LOG_COLUMNS = [c.name for c in logs.columns if c.name != "id"]
 _SQLITE_PAGE = _insert_sql(activation_pages, _PAGE_COLUMNS)
-_SQLITE_ID = _insert_sql(activation_ids, ["id", "page"])
+_SQLITE_IDS = 'INSERT INTO "activation_ids" ("id", "page") SELECT value, ? FROM json_each(?)'
+_json = msgspec.json.Encoder().encode
 _SQLITE_LOG = _insert_sql(logs, _LOG_COLUMNS)
 
 
@@ -76,7 +78,11 @@ def write_sqlite(
     """`add` for the embedded store's own records connection, inside its transaction."""
     for page, ids in pages(records):
         page_id = conn.execute(_SQLITE_PAGE, page).lastrowid
-        conn.executemany(_SQLITE_ID, [(id, page_id) for id in ids])
+        # The page's ids as one JSON array, one statement: executemany steps once per row,
+        # and sqlite3 lets go of the GIL and takes it back around every step, each time
+        # waiting for the event loop's thread to yield it (1.5-2.0 against 3.3-3.6 µs an id
+        # on one core, before the waits).
+        conn.execute(_SQLITE_IDS, (page_id, _json(ids)))
     if lines:
         conn.executemany(_SQLITE_LOG, log_rows(lines))
 
@@ -93,8 +99,7 @@ async def add(
         await conn.execute(sa.insert(logs), [log_to_row(line) for line in lines])
 
 
-def _newest_first(record: ActivationRecord) -> tuple[float, str]:
-    return record.start, record.id
+Kept = tuple[tuple[float, str], ActivationRecord]  # ((start, id), record): ids are unique
 
 
 async def list_activations(
@@ -106,25 +111,39 @@ async def list_activations(
     where = [table.tenant == tenant]
     if function is not None:
         where.append(table.function == function)
-    kept: list[ActivationRecord] = []
+    # The newest `limit` so far as a min-heap: its root is the oldest kept, which a record
+    # must beat to get in, so a page costs a step per record rather than a sort of all kept
+    # (up to `limit` pages of one record each: a tenant with many functions).
+    kept: list[Kept] = []
     after: tuple[float, int] | None = None  # the last page read, in (last_start, id) order
     chunk = 4
     while True:
         query = sa.select(table.id, table.last_start, table.records).where(*where)
         if after is not None:
-            query = query.where(sa.or_(
+            # `<=` on its own bounds the index scan; the OR alone is only a filter there
+            # (PostgreSQL), and each chunk would scan again from the newest page.
+            query = query.where(table.last_start <= after[0], sa.or_(
                 table.last_start < after[0],
                 sa.and_(table.last_start == after[0], table.id < after[1])))
         query = query.order_by(table.last_start.desc(), table.id.desc()).limit(chunk)
         rows = (await conn.execute(query)).all()
         for _, last_start, data in rows:
-            if len(kept) == limit and last_start < kept[-1].start:
-                return kept  # this page and every later one end before the oldest kept
-            kept = heapq.nlargest(limit, [*kept, *_decode(data)], key=_newest_first)
+            if len(kept) == limit and last_start < kept[0][0][0]:
+                return _newest(kept)  # this page and every later one end before the oldest kept
+            for record in _decode(data):
+                key = (record.start, record.id)
+                if len(kept) < limit:
+                    heapq.heappush(kept, (key, record))
+                elif key > kept[0][0]:
+                    heapq.heapreplace(kept, (key, record))
         if len(rows) < chunk:
-            return kept
+            return _newest(kept)
         after = (rows[-1].last_start, rows[-1].id)
         chunk = min(chunk * 4, 256)
+
+
+def _newest(kept: list[Kept]) -> list[ActivationRecord]:
+    return [record for _, record in sorted(kept, key=itemgetter(0), reverse=True)]
 
 
 async def get_activation(

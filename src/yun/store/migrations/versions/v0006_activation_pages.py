@@ -28,6 +28,7 @@ _FIELDS = ("id", "tenant", "function", "version", "start", "end", "duration_ms",
            "wait_ms", "memory_mb", "max_rss_mb", "status", "billed_ms", "gb_seconds",
            "error_type", "error_message", "traceback")
 _PAGE = 500  # the recorder's largest batch
+_PAGES_READ = 2  # pages a query of the downgrade reads
 
 _BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -74,17 +75,29 @@ def upgrade() -> None:
 
 
 def _groups(conn: sa.Connection) -> Iterator[list[list[Any]]]:
-    """The stored records as runs of up to `_PAGE` of one (tenant, function)."""
-    query = sa.select(*(_activations.c[f] for f in _FIELDS)).order_by(
-        _activations.c.tenant, _activations.c.function, _activations.c.start, _activations.c.id)
-    group: list[list[Any]] = []
-    for row in conn.execute(query):
-        if group and (len(group) == _PAGE or tuple(row[1:3]) != tuple(group[0][1:3])):
-            yield group
-            group = []
-        group.append(list(row))
-    if group:
-        yield group
+    """The stored records as runs of up to `_PAGE` of one (tenant, function), by start.
+
+    A query per run, each read to its end: one query over the whole table is fetched whole
+    by the async drivers' cursors (every record ever stored in memory at once), and streamed
+    through a server-side cursor instead, it stays open on asyncpg until the transaction
+    ends, so that `DROP TABLE activations` then fails."""
+    c = _activations.c
+    pairs = conn.execute(
+        sa.select(c.tenant, c.function).distinct().order_by(c.tenant, c.function)).all()
+    for tenant, function in pairs:
+        after: tuple[float, str] | None = None  # the last (start, id) read
+        while True:
+            query = sa.select(*(c[f] for f in _FIELDS)).where(
+                c.tenant == tenant, c.function == function)
+            if after is not None:  # `>=` on its own bounds the index scan
+                query = query.where(c.start >= after[0], sa.or_(
+                    c.start > after[0], sa.and_(c.start == after[0], c.id > after[1])))
+            rows = conn.execute(query.order_by(c.start, c.id).limit(_PAGE)).all()
+            if rows:
+                yield [list(row) for row in rows]
+            if len(rows) < _PAGE:
+                break
+            after = (rows[-1][4], rows[-1][0])
 
 
 def downgrade() -> None:
@@ -114,10 +127,19 @@ def downgrade() -> None:
                     ["tenant", sa.literal_column("start").desc()])
     conn = op.get_bind()
     decode = msgspec.msgpack.Decoder(list[list[Any]]).decode
-    for (data,) in conn.execute(sa.select(_pages.c.records)):
-        rows: Sequence[list[Any]] = decode(data)
-        conn.execute(sa.insert(_activations),
-                     [dict(zip(_FIELDS, row, strict=True)) for row in rows])
+    after: int | None = None  # the last page moved; a few pages a query, as `_groups` reads
+    while True:
+        query = sa.select(_pages.c.id, _pages.c.records)
+        if after is not None:
+            query = query.where(_pages.c.id > after)
+        pages = conn.execute(query.order_by(_pages.c.id).limit(_PAGES_READ)).all()
+        for _, data in pages:
+            rows: Sequence[list[Any]] = decode(data)
+            conn.execute(sa.insert(_activations),
+                         [dict(zip(_FIELDS, row, strict=True)) for row in rows])
+        if len(pages) < _PAGES_READ:
+            break
+        after = pages[-1][0]
     op.drop_table("activation_ids")
     op.drop_index("ix_activation_pages_tenant_last", table_name="activation_pages")
     op.drop_index("ix_activation_pages_tenant_function_last", table_name="activation_pages")
