@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from yun.node import _outcome
 from yun.node._outcome import bad_response, has_body
 
 
@@ -35,3 +38,21 @@ def test_a_body_with_a_status_that_has_none_is_refused(status: int) -> None:
     reason = bad_response(status, [], b"HTTP/1.1 200 OK\r\n\r\n")
     assert reason is not None and str(status) in reason
     assert not has_body(status) and has_body(200)
+
+
+def test_headers_found_good_are_remembered_and_bad_ones_never_are() -> None:
+    """Good headers are kept so the next answer skips their check; the set stays bounded,
+    and a bad header is refused however often it comes."""
+    for i in range(3000):
+        assert bad_response(200, [("x-n", str(i))], b"") is None
+    assert 0 < len(_outcome._GOOD_HEADERS) <= _outcome._GOOD_HEADERS_KEPT
+    for _ in range(3):
+        assert bad_response(200, [("x-evil", "a\r\nb")], b"") is not None
+    assert ("x-evil", "a\r\nb") not in _outcome._GOOD_HEADERS
+
+
+def test_the_outcome_fields_keep_the_order_the_node_agent_builds_them_in() -> None:
+    """`_agent._answered` builds every call's Outcome positionally."""
+    assert [f.name for f in dataclasses.fields(_outcome.Outcome)] == [
+        "status", "status_code", "headers", "body", "error_type", "error_message",
+        "traceback", "logs", "init_ms", "wait_ms", "duration_ms", "max_rss_mb", "instance"]
