@@ -143,7 +143,7 @@ webhooks = sa.Table(
 # (tenant, function) holding its records as one msgpack array (`_activations` reads and
 # writes it), and one narrow row per record maps its id to its page. A row per record with
 # three indexes on it cost 14-16 µs a record on the embedded profile, most of an invocation's
-# CPU outside the handler; a page costs 1-2 µs a record.
+# CPU outside the handler; a page costs about 4, its id rows and the commit included.
 activation_pages = sa.Table(
     "activation_pages",
     metadata,
