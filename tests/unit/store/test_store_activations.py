@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import tracemalloc
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from alembic import command
 
 from yun.core.errors import Conflict, NotFound
 from yun.core.types import ActivationRecord, Status
-from yun.store import Store
+from yun.store import Store, _activations
 from yun.store._engine import create_engine
 from yun.store._migrate import alembic_config
 
@@ -190,3 +191,21 @@ async def test_ids_of_any_text_are_stored_and_found_as_given(store: Store) -> No
         await store.add_activations([record("fresh", 9.0), record('q"uote', 9.0)], [])
     with pytest.raises(NotFound):
         await store.get_activation("default", "fresh")
+
+
+async def test_a_sqlite_without_json_each_stores_ids_a_row_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SQLite before 3.38 (or built without JSON) has no json_each: the ids then go in
+    through executemany, with the same outcome."""
+    monkeypatch.setattr(_activations, "_JSON_EACH", False)
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'yun.db'}")
+    try:
+        await store.add_activations([record("a1", 1.0), record("a2", 2.0)], [])
+        assert (await store.get_activation("default", "a1")).id == "a1"
+        with pytest.raises(Conflict):
+            await store.add_activations([record("a3", 3.0), record("a2", 3.0)], [])
+        assert [r.id for r in await store.list_activations("default")] == ["a2", "a1"]
+    finally:
+        await store.close()
+    assert _activations._json_each_available()  # this machine's SQLite has it
