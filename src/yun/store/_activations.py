@@ -9,6 +9,7 @@ stop as soon as no older page can hold a newer record than the ones kept.
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -64,21 +65,20 @@ _LOG_COLUMNS = [c.name for c in logs.columns if c.name != "id"]
 _SQLITE_PAGE = _insert_sql(activation_pages, _PAGE_COLUMNS)
 _SQLITE_IDS = 'INSERT INTO "activation_ids" ("id", "page") SELECT value, ? FROM json_each(?)'
 _SQLITE_ID = _insert_sql(activation_ids, ["id", "page"])
+_SQLITE_LOG = _insert_sql(logs, _LOG_COLUMNS)
 _json = msgspec.json.Encoder().encode
 
 
-def _json_each_available() -> bool:
-    """SQLite has had JSON built in since 3.38; an older or trimmed library may lack it."""
+@functools.cache
+def json_each_available() -> bool:
+    """SQLite has had JSON built in since 3.38; an older or trimmed library may lack it.
+    Asked once, at the first write (not at import: the CLI imports this too)."""
     with contextlib.closing(sqlite3.connect(":memory:")) as probe:
         try:
             probe.execute("SELECT value FROM json_each('[1]')").fetchall()
         except sqlite3.OperationalError:
             return False
     return True
-
-
-_JSON_EACH = _json_each_available()
-_SQLITE_LOG = _insert_sql(logs, _LOG_COLUMNS)
 
 
 def log_rows(lines: Sequence[LogLine]) -> list[tuple[Any, ...]]:
@@ -97,7 +97,7 @@ def write_sqlite(
         # and sqlite3 lets go of the GIL and takes it back around every step, each time
         # waiting for the event loop's thread to yield it (1.5-2.0 against 3.3-3.6 µs an id
         # on one core, before the waits).
-        if _JSON_EACH:
+        if json_each_available():
             conn.execute(_SQLITE_IDS, (page_id, _json(ids)))
         else:
             conn.executemany(_SQLITE_ID, [(id, page_id) for id in ids])

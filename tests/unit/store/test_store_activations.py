@@ -198,7 +198,7 @@ async def test_a_sqlite_without_json_each_stores_ids_a_row_at_a_time(
 ) -> None:
     """SQLite before 3.38 (or built without JSON) has no json_each: the ids then go in
     through executemany, with the same outcome."""
-    monkeypatch.setattr(_activations, "_JSON_EACH", False)
+    monkeypatch.setattr(_activations, "json_each_available", lambda: False)
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'yun.db'}")
     try:
         await store.add_activations([record("a1", 1.0), record("a2", 2.0)], [])
@@ -208,4 +208,5 @@ async def test_a_sqlite_without_json_each_stores_ids_a_row_at_a_time(
         assert [r.id for r in await store.list_activations("default")] == ["a2", "a1"]
     finally:
         await store.close()
-    assert _activations._json_each_available()  # this machine's SQLite has it
+    monkeypatch.undo()
+    assert _activations.json_each_available()  # this machine's SQLite has it
