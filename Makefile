@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# setup.py and the C source: the extension is built by the install (in place, in src/).
+$(VENV)/.installed: pyproject.toml setup.py src/yun/gateway/_plain.c
 	scripts/setup
 	@touch $@
 
