@@ -59,6 +59,11 @@ static PyObject *parse(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     max_body = PyLong_AsSsize_t(args[1]);
     if (max_body == -1 && PyErr_Occurred())
         return NULL;
+    if (max_body < 0 || max_body > PY_SSIZE_T_MAX / 10) {  /* the length below cannot overflow */
+        PyErr_Format(PyExc_ValueError, "max_body must be 0..%zd, was: %zd",
+                     PY_SSIZE_T_MAX / 10, max_body);
+        return NULL;
+    }
     d = (const unsigned char *)PyBytes_AS_STRING(args[0]);
     n = PyBytes_GET_SIZE(args[0]);
 

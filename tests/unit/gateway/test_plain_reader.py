@@ -76,6 +76,8 @@ def test_wrong_arguments_are_a_type_error() -> None:
         _plain.parse("text", MAX_BODY)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         _plain.parse(CALL)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="max_body must be 0"):
+        _plain.parse(CALL, -1)
 
 
 # -- the two readers held to each other ---------------------------------------------------------
