@@ -7,8 +7,8 @@ BIN := $(VENV)/bin
 
 setup: $(VENV)/.installed
 
-# setup.py and the C source: the extension is built by the install (in place, in src/).
-$(VENV)/.installed: pyproject.toml setup.py src/yun/gateway/_plain.c
+# setup.py and the C sources: the extension is built by the install (in place, in src/).
+$(VENV)/.installed: pyproject.toml setup.py $(wildcard src/yun/*/*.c)
 	scripts/setup
 	@touch $@
 

@@ -109,7 +109,7 @@ class LogRouter(io.TextIOBase):
     def __init__(self, stream: str, fallback: io.TextIOBase | None) -> None:
         self._stream = stream
         self._fallback = fallback
-        self._partial: dict[str, str] = {}
+        self.partial: dict[str, str] = {}  # request id → its unfinished line
 
     def writable(self) -> bool:
         return True
@@ -120,16 +120,16 @@ class LogRouter(io.TextIOBase):
             if self._fallback is not None:
                 return self._fallback.write(text)
             return len(text)
-        buffered = self._partial.pop(context.request_id, "") + text
+        buffered = self.partial.pop(context.request_id, "") + text
         *lines, rest = buffered.split("\n")
         for line in lines:
             _append(context, self._stream, line)
         if rest:
-            self._partial[context.request_id] = rest
+            self.partial[context.request_id] = rest
         return len(text)
 
     def flush_context(self, context: Context) -> None:
-        rest = self._partial.pop(context.request_id, "")
+        rest = self.partial.pop(context.request_id, "")
         if rest:
             _append(context, self._stream, rest)
 

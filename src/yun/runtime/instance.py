@@ -160,7 +160,8 @@ def _event(body: bytes, context: Context) -> object:
 def _finish(context: Context, outcome: _Outcome, started: float) -> tuple[Result, bytes]:
     if _routers is not None:
         for router in _routers:
-            router.flush_context(context)
+            if router.partial:  # a line without its newline yet, of this call or another
+                router.flush_context(context)
     duration_ms = (time.perf_counter() - started) * 1000
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     ok, value = outcome

@@ -3,14 +3,13 @@ reference (`parse_plain`) does, on valid calls, on everything near them and on n
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from yun.gateway import _plain, _protocol
+from yun.gateway import _plain
 from yun.gateway._invoke import MAX_BODY
 from yun.gateway._protocol import parse_plain
 
@@ -24,17 +23,6 @@ def both(data: bytes, max_body: int = MAX_BODY) -> tuple[str, str | None, bytes]
     expected = parse_plain(data, max_body)
     assert _plain.parse(data, max_body) == expected, data
     return expected
-
-
-def test_the_gateway_reads_with_the_built_reader() -> None:
-    assert _protocol._parse is _plain.parse
-
-
-def test_the_built_reader_is_not_older_than_its_source() -> None:
-    built = Path(_plain.__file__)
-    source = Path(_protocol.__file__).with_name("_plain.c")
-    assert built.stat().st_mtime >= source.stat().st_mtime, (
-        f"{built.name} was built before {source.name} last changed: rebuild it (make setup)")
 
 
 def test_a_plain_call_gives_its_target_key_and_body() -> None:
