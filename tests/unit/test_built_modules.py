@@ -30,3 +30,4 @@ def test_a_built_module_is_not_older_than_its_source(module: ModuleType) -> None
 
 def test_the_code_uses_the_built_modules() -> None:
     assert _protocol._parse is _plain.parse
+    assert _protocol._answer is _plain.answer

@@ -285,11 +285,12 @@ def _activation(outcome: Outcome, request_id: str, tenant: str, version: Version
     return record, logs
 
 
-def success_head(outcome: Outcome, request_id: str, version: Version) -> bytes:
-    """The headers of a successful call's response, each line ending in CR LF, without
-    content-length: `response_parts` for the common case, as one string encoded once."""
-    own = "".join([f"{k}: {v}\r\n" for k, v in outcome.headers if k not in _FRAMING])
-    return f"x-yun-activation-id: {request_id}\r\nx-yun-version: {version.number}\r\n{own}".encode()
+def success_head(headers: list[tuple[str, str]], request_id: str, number: int) -> bytes:
+    """The headers of a successful call's response (the handler's `headers`, of version
+    `number`), each line ending in CR LF, without content-length: `response_parts` for the
+    common case, as one string encoded once."""
+    own = "".join([f"{k}: {v}\r\n" for k, v in headers if k not in _FRAMING])
+    return f"x-yun-activation-id: {request_id}\r\nx-yun-version: {number}\r\n{own}".encode()
 
 
 def response_parts(outcome: Outcome, request_id: str, version: Version,

@@ -1,15 +1,17 @@
-/* `parse(data, max_body)`: the gateway's reader of a plain call, in C.
+/* The gateway's plain call in C: `parse(data, max_body)` reads one, `answer(...)` writes the
+   response of one that succeeded.
 
-   The same reading as `yun.gateway._protocol.parse_plain` (the reference, used where this
-   module is not built, and checked against this one by the tests): `data` is exactly one
-   `POST /fn/NAME[:QUALIFIER] HTTP/1.1` request with strict header lines, one Content-Length
-   (digits only, at most `max_body`, matching the bytes that follow the head), at most one
-   Authorization, and none of the headers that change framing or meaning. Anything else is
-   None, and the request goes to httptools.
+   `parse` reads as `yun.gateway._protocol.parse_plain` does (the reference, used where this
+   module is not built, and held to this one by the tests and by tests/fuzz): `data` is
+   exactly one `POST /fn/NAME[:QUALIFIER] HTTP/1.1` request with strict header lines, one
+   Content-Length (digits only, at most `max_body`, matching the bytes that follow the head),
+   at most one Authorization, and none of the headers that change framing or meaning.
+   Anything else is None, and the request goes to httptools. `answer` writes the bytes
+   `_protocol.plain_answer` does.
 
-   Why C: the Python reader takes about 3.4 µs a request (three regular expressions, a
-   lower-cased copy of the head, five searches), at 64 connections 5 % of all the CPU a
-   request costs; one pass over the bytes here takes a tenth of that. */
+   Why C: in Python, reading took about 3.3 µs a request (three regular expressions, a
+   lower-cased copy of the head, five searches) and writing 0.8, at 64 connections 6 % of all
+   the CPU a request costs; here they take 0.2 and 0.15. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -187,9 +189,138 @@ static PyObject *parse(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     return result;
 }
 
+/* A header the function may not set: the gateway frames the response itself. */
+static int is_framing(const char *name, Py_ssize_t n) {
+    return (n == 14 && memcmp(name, "content-length", 14) == 0) ||
+           (n == 17 && memcmp(name, "transfer-encoding", 17) == 0) ||
+           (n == 10 && memcmp(name, "connection", 10) == 0);
+}
+
+#define ANSWER_HEADERS 64  /* headers converted on the stack; more go through the heap */
+
+/* `answer(status_line, default_head, request_id, version, headers, body, length, close)`:
+   a successful call's whole response, as `_protocol.plain_answer` makes it. */
+static PyObject *answer(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    const char *request_id, *text;
+    Py_ssize_t id_len, count, i, size, n;
+    PyObject *headers, *body, *out;
+    const char *names_stack[ANSWER_HEADERS], *values_stack[ANSWER_HEADERS];
+    Py_ssize_t name_lens_stack[ANSWER_HEADERS], value_lens_stack[ANSWER_HEADERS];
+    const char **names = names_stack, **values = values_stack;
+    Py_ssize_t *name_lens = name_lens_stack, *value_lens = value_lens_stack;
+    char version[24], length[48], *w;
+    int version_len, length_len = 0, length_wanted, close_wanted;
+    PyObject *result = NULL;
+
+    (void)module;
+    if (nargs != 8 || !PyBytes_Check(args[0]) || !PyBytes_Check(args[1]) ||
+        !PyUnicode_Check(args[2]) || !PyLong_Check(args[3]) || !PyList_Check(args[4]) ||
+        !PyBytes_Check(args[5])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "answer(status_line: bytes, default_head: bytes, request_id: str, "
+                        "version: int, headers: list[tuple[str, str]], body: bytes, "
+                        "length: bool, close: bool)");
+        return NULL;
+    }
+    request_id = PyUnicode_AsUTF8AndSize(args[2], &id_len);
+    if (request_id == NULL)
+        return NULL;
+    {
+        long long number = PyLong_AsLongLong(args[3]);
+        if (number == -1 && PyErr_Occurred())
+            return NULL;
+        version_len = snprintf(version, sizeof version, "%lld", number);
+    }
+    length_wanted = PyObject_IsTrue(args[6]);
+    close_wanted = PyObject_IsTrue(args[7]);
+    if (length_wanted < 0 || close_wanted < 0)
+        return NULL;
+    headers = args[4];
+    body = args[5];
+    count = PyList_GET_SIZE(headers);
+    if (count > ANSWER_HEADERS) {
+        names = PyMem_Malloc(count * sizeof *names);
+        values = PyMem_Malloc(count * sizeof *values);
+        name_lens = PyMem_Malloc(count * sizeof *name_lens);
+        value_lens = PyMem_Malloc(count * sizeof *value_lens);
+        if (!names || !values || !name_lens || !value_lens) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    size = PyBytes_GET_SIZE(args[0]) + PyBytes_GET_SIZE(args[1]) +
+           21 + id_len + 2 + 15 + version_len + 2 + 2 + PyBytes_GET_SIZE(body);
+    for (i = 0; i < count; i++) {
+        PyObject *pair = PyList_GET_ITEM(headers, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0)) ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
+            PyErr_SetString(PyExc_TypeError, "headers must be (str, str) pairs");
+            goto done;
+        }
+        names[i] = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(pair, 0), &name_lens[i]);
+        if (names[i] == NULL)
+            goto done;
+        values[i] = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(pair, 1), &value_lens[i]);
+        if (values[i] == NULL)
+            goto done;
+        if (!is_framing(names[i], name_lens[i]))
+            size += name_lens[i] + 2 + value_lens[i] + 2;
+    }
+    if (length_wanted) {
+        length_len = snprintf(length, sizeof length, "content-length: %zd\r\n",
+                              PyBytes_GET_SIZE(body));
+        size += length_len;
+    }
+    if (close_wanted)
+        size += 19;
+    out = PyBytes_FromStringAndSize(NULL, size);
+    if (out == NULL)
+        goto done;
+    w = PyBytes_AS_STRING(out);
+#define PUT(src, len) do { memcpy(w, (src), (size_t)(len)); w += (len); } while (0)
+    PUT(PyBytes_AS_STRING(args[0]), PyBytes_GET_SIZE(args[0]));
+    PUT(PyBytes_AS_STRING(args[1]), PyBytes_GET_SIZE(args[1]));
+    PUT("x-yun-activation-id: ", 21);
+    PUT(request_id, id_len);
+    PUT("\r\nx-yun-version: ", 17);
+    PUT(version, version_len);
+    PUT("\r\n", 2);
+    for (i = 0; i < count; i++) {
+        if (is_framing(names[i], name_lens[i]))
+            continue;
+        PUT(names[i], name_lens[i]);
+        PUT(": ", 2);
+        PUT(values[i], value_lens[i]);
+        PUT("\r\n", 2);
+    }
+    if (length_wanted)
+        PUT(length, length_len);
+    if (close_wanted)
+        PUT("connection: close\r\n", 19);
+    PUT("\r\n", 2);
+    n = PyBytes_GET_SIZE(body);
+    text = PyBytes_AS_STRING(body);
+    PUT(text, n);
+#undef PUT
+    assert(w == PyBytes_AS_STRING(out) + size);
+    result = out;
+done:
+    if (names != names_stack) {
+        PyMem_Free((void *)names);
+        PyMem_Free((void *)values);
+        PyMem_Free(name_lens);
+        PyMem_Free(value_lens);
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"parse", (PyCFunction)(void (*)(void))parse, METH_FASTCALL,
      "parse(data, max_body) -> (target, authorization, body) | None: one plain call"},
+    {"answer", (PyCFunction)(void (*)(void))answer, METH_FASTCALL,
+     "answer(status_line, default_head, request_id, version, headers, body, length, close)"
+     " -> bytes: a successful call's response"},
     {NULL, NULL, 0, NULL},
 };
 

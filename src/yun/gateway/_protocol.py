@@ -191,21 +191,23 @@ class GatewayProtocol(HttpToolsProtocol):
                 outcome: Outcome) -> None:
         if not exchange.disconnected and not self.transport.is_closing():
             if outcome.status is Status.SUCCESS:
-                status, body = outcome.status_code, outcome.body
-                parts = [STATUS_LINE[status], self._default_head(),
-                         success_head(outcome, started.request_id, started.version)]
+                status = outcome.status_code
+                self.transport.write(_answer(
+                    STATUS_LINE[status], self._default_head(), started.request_id,
+                    started.version.number, outcome.headers, outcome.body, has_body(status),
+                    not exchange.keep_alive))
             else:
                 status, headers, body = response_parts(outcome, started.request_id,
                                                        started.version)
                 parts = [STATUS_LINE[status], self._default_head()]
                 for name, value in headers:
                     parts += (name, b": ", value, b"\r\n")
-            if has_body(status):
-                parts.append(b"content-length: %d\r\n" % len(body))
-            if not exchange.keep_alive:
-                parts.append(b"connection: close\r\n")
-            parts += (b"\r\n", body)
-            self.transport.write(b"".join(parts))
+                if has_body(status):
+                    parts.append(b"content-length: %d\r\n" % len(body))
+                if not exchange.keep_alive:
+                    parts.append(b"connection: close\r\n")
+                parts += (b"\r\n", body)
+                self.transport.write(b"".join(parts))
         waiting = app.record_soon(started, outcome)
         if waiting is None:
             self._complete(exchange)
@@ -319,6 +321,21 @@ def parse_plain(data: bytes, max_body: int) -> tuple[str, str | None, bytes] | N
             None if authorization is None else authorization.decode("latin-1"), data[end + 4:])
 
 
+def plain_answer(status_line: bytes, default_head: bytes, request_id: str, version: int,
+                 headers: list[tuple[str, str]], body: bytes, length: bool,
+                 close: bool) -> bytes:
+    """A successful call's whole response: the status line, the server's headers, the
+    call's (`success_head`), a Content-Length if `length`, `Connection: close` if `close`,
+    then the body. The reference writer: `_plain.c` writes the same bytes."""
+    parts = [status_line, default_head, success_head(headers, request_id, version)]
+    if length:
+        parts.append(b"content-length: %d\r\n" % len(body))
+    if close:
+        parts.append(b"connection: close\r\n")
+    parts += (b"\r\n", body)
+    return b"".join(parts)
+
+
 def _value(lowered: bytes, head: bytes, name: bytes) -> bytes | None:
     """The value of header `name` (lower case, with the CR LF before it) in `head`, found in
     `lowered` (its lower-case copy), without the blanks before it (as httptools gives it);
@@ -330,10 +347,12 @@ def _value(lowered: bytes, head: bytes, name: bytes) -> bytes | None:
     return head[at:head.index(b"\r\n", at)].lstrip(b" \t")
 
 
-try:  # the same reader in C (3.4 against 0.3 µs a request), where it was built
+try:  # the same in C, where it was built: 3.3 against 0.2 µs a request to read, and
+    # 0.8 against 0.2 to write the answer
+    from yun.gateway._plain import answer as _answer
     from yun.gateway._plain import parse as _parse
 except ImportError:  # pragma: no cover - run from a source tree without the build
-    _parse = parse_plain
+    _answer, _parse = plain_answer, parse_plain
 
 
 def gateway_protocol(invoke_app: Callable[[], InvokeApp | None]) -> type[GatewayProtocol]:

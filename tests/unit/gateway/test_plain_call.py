@@ -1,5 +1,6 @@
-"""The gateway's reader of a plain call: the C one (`_plain.c`) reads exactly as the Python
-reference (`parse_plain`) does, on valid calls, on everything near them and on noise."""
+"""The gateway's plain call in C (`_plain.c`) and its Python references: the C reader reads
+exactly as `parse_plain` does (on valid calls, on everything near them, on noise), and the C
+writer writes the bytes `plain_answer` does."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from yun.gateway import _plain
 from yun.gateway._invoke import MAX_BODY
-from yun.gateway._protocol import parse_plain
+from yun.gateway._protocol import parse_plain, plain_answer
 
 T = TypeVar("T")
 KEY = "Bearer yk_0123456789abcdef"
@@ -130,3 +131,49 @@ def test_the_readers_agree_on_a_plain_call_with_bytes_changed(at: int, new: byte
 def test_the_readers_agree_on_noise(data: bytes) -> None:
     both(b"POST /fn/" + data)
     both(data)
+
+
+# -- the answer of a successful call ------------------------------------------------------------
+
+_HEAD = b"date: Fri, 27 Nov 2026 14:00:00 GMT\r\nserver: uvicorn\r\n"
+
+
+def test_an_answer_is_the_status_the_servers_the_calls_headers_and_the_body() -> None:
+    data = _plain.answer(b"HTTP/1.1 200 OK\r\n", _HEAD, "0123abcd", 7,
+                         [("content-type", "application/json"), ("content-length", "99")],
+                         b"{}", True, False)
+    assert data == plain_answer(b"HTTP/1.1 200 OK\r\n", _HEAD, "0123abcd", 7,
+                                [("content-type", "application/json"),
+                                 ("content-length", "99")], b"{}", True, False)
+    assert data == (b"HTTP/1.1 200 OK\r\n" + _HEAD + b"x-yun-activation-id: 0123abcd\r\n"
+                    b"x-yun-version: 7\r\ncontent-type: application/json\r\n"
+                    b"content-length: 2\r\n\r\n{}")
+
+
+def test_answers_with_wrong_arguments_are_errors() -> None:
+    with pytest.raises(TypeError, match="headers must be"):
+        _plain.answer(b"", b"", "a", 1, [("a", 1)], b"", True, False)  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        _plain.answer(b"", b"", "a", 1, [], b"", True)  # type: ignore[call-arg]
+    with pytest.raises(UnicodeEncodeError):
+        _plain.answer(b"", b"", "a", 1, [("a", "\ud800")], b"", True, False)
+    with pytest.raises(UnicodeEncodeError):
+        plain_answer(b"", b"", "a", 1, [("a", "\ud800")], b"", True, False)
+
+
+_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=20)  # no lone surrogates
+_header_names = st.sampled_from(["content-type", "content-length", "transfer-encoding",
+                                 "connection", "x-a", "set-cookie", "Connection"]) | _text
+_header_values = _text
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from([b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 204 No Content\r\n", b""]),
+       st.sampled_from([_HEAD, b""]), st.text("0123456789abcdef", max_size=32),
+       st.integers(0, 2**40), st.lists(st.tuples(_header_names, _header_values), max_size=70),
+       st.binary(max_size=64), st.booleans(), st.booleans())
+def test_the_writers_agree(status_line: bytes, head: bytes, request_id: str, version: int,
+                           headers: list[tuple[str, str]], body: bytes, length: bool,
+                           close: bool) -> None:
+    args = (status_line, head, request_id, version, headers, body, length, close)
+    assert _plain.answer(*args) == plain_answer(*args)
