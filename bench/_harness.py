@@ -352,7 +352,9 @@ def ray_replicas(proc: Proc) -> int:
 
 
 def tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) used so far by `root` and its living descendants."""
+    """CPU seconds (user + system) used so far by `root` and its descendants: the living
+    ones', and through their `cutime`/`cstime` the ones they reaped (an instance that exits
+    between two readings would otherwise take its CPU out of the difference)."""
     parents: dict[int, int] = {}
     ticks: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -363,7 +365,8 @@ def tree_cpu(root: int) -> float:
                 continue
             fields = stat[stat.rindex(")") + 2:].split()
             parents[int(entry)] = int(fields[1])
-            ticks[int(entry)] = int(fields[11]) + int(fields[12])  # utime, stime
+            # utime, stime, and cutime, cstime: the children it waited for
+            ticks[int(entry)] = sum(int(f) for f in fields[11:15])
     total, stack = 0, [root]
     children: dict[int, list[int]] = {}
     for pid, ppid in parents.items():
