@@ -326,7 +326,8 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "yun.gateway._plain",
-    "The gateway's reader of a plain call (see _protocol.parse_plain).", -1, methods,
+    "The gateway's plain call: its reader and its answer's writer (see _protocol).", -1,
+    methods,
     NULL, NULL, NULL, NULL,
 };
 
