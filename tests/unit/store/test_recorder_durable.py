@@ -75,3 +75,20 @@ async def test_a_full_recorder_refuses_add_and_record_waits_for_room(store: Stor
         await writer
     assert {(await store.get_activation("default", i)).id for i in ("q1", "q2", "q3")} == {
         "q1", "q2", "q3"}
+
+
+async def test_a_full_batch_is_written_without_waiting_for_the_pace(store: Store) -> None:
+    """The pace gathers records into fewer commits; it must not cap the rate. A queue that
+    already holds a batch is written as soon as the previous commit ends, or the recorder
+    could take at most `batch / pace` records a second (16,667 with the defaults) and every
+    connection would wait for room above that."""
+    recorder = Recorder(store, flush_seconds=60, batch=5, pace=60, capacity=100)
+    futures = [await recorder.record(record(f"p{i}"), []) for i in range(15)]
+    writer = asyncio.create_task(recorder.run())
+    try:
+        # Three full batches: the first at once (an idle recorder), the others right after.
+        assert all(await asyncio.wait_for(asyncio.gather(*futures), 5))
+    finally:
+        recorder.stop()
+        await writer
+    assert recorder.written == 15
