@@ -265,7 +265,10 @@ class Runner:
         with self._watch(row.uid) as watch, contextlib.suppress(TimeoutError):
             # Read again once watching: a commit between the first read and now is not missed.
             row = await self.store.get_execution(tenant, flow, name)
-            watch.status = row.status
+            # A commit told of during the read is at least as new as what the read saw (the
+            # read may have run before it landed): only without one does the read count.
+            if not watch.commits:
+                watch.status = row.status
             async with asyncio.timeout(seconds):
                 while watch.status not in TERMINAL and not self._stopping.is_set():
                     await watch.changed.wait()

@@ -430,6 +430,36 @@ async def test_wait_answers_when_the_execution_ends_or_after_the_wait(h: Harness
     assert (await waiting).output == "done"
 
 
+async def test_wait_sees_an_end_committed_while_it_read_the_row(h: Harness) -> None:
+    """The end commits while `wait` reads the row again after starting to watch, and the read
+    returns the row from before the end: the commit it was told of is the newer news."""
+    release = asyncio.Event()
+
+    async def held(event: Any) -> Any:
+        await release.wait()
+        return "done"
+
+    h.functions.handlers["held"] = held
+    await h.deploy("job", chain("held"))
+    await h.runner.start("default", "job", {}, name="r")
+    read = h.store.get_execution
+    reads = 0
+
+    async def stale_second_read(tenant: str, flow: str, name: str) -> Any:
+        nonlocal reads
+        reads += 1
+        row = await read(tenant, flow, name)
+        if reads == 2:  # wait's read once it watches: let the end commit, answer the old row
+            release.set()
+            while (await read(tenant, flow, name)).status == "RUNNING":
+                await asyncio.sleep(0.005)
+        return row
+
+    h.store.get_execution = stale_second_read  # type: ignore[method-assign]
+    done = await asyncio.wait_for(h.runner.wait("default", "job:r", 60), 10)
+    assert (done.status, done.output) == ("SUCCEEDED", "done")
+
+
 async def test_executions_of_another_tenant_are_not_found(h: Harness) -> None:
     await h.store.create_tenant("acme")
     h.functions.handlers["add"] = add_one
