@@ -413,16 +413,22 @@ async def test_stop_aborts_a_waiting_execution_and_drops_its_timer(h: Harness) -
     assert history[-1]["type"] == "ExecutionAborted"
 
 
-async def test_wait_answers_when_the_execution_ends_or_after_the_wait(h: Harness) -> None:
+async def start_held(h: Harness, name: str) -> asyncio.Event:
+    """Start `job:NAME`, one task that answers "done" once the event returned is set."""
     release = asyncio.Event()
 
-    async def slow(event: Any) -> Any:
+    async def held(event: Any) -> Any:
         await release.wait()
         return "done"
 
-    h.functions.handlers["slow"] = slow
-    await h.deploy("job", chain("slow"))
-    await h.runner.start("default", "job", {}, name="w")
+    h.functions.handlers["held"] = held
+    await h.deploy("job", chain("held"))
+    await h.runner.start("default", "job", {}, name=name)
+    return release
+
+
+async def test_wait_answers_when_the_execution_ends_or_after_the_wait(h: Harness) -> None:
+    release = await start_held(h, "w")
     assert (await h.runner.wait("default", "job:w", 0.05)).status == "RUNNING"
     waiting = asyncio.create_task(h.runner.wait("default", "job:w", 5))
     await asyncio.sleep(0.01)
@@ -433,15 +439,7 @@ async def test_wait_answers_when_the_execution_ends_or_after_the_wait(h: Harness
 async def test_wait_sees_an_end_committed_while_it_read_the_row(h: Harness) -> None:
     """The end commits while `wait` reads the row again after starting to watch, and the read
     returns the row from before the end: the commit it was told of is the newer news."""
-    release = asyncio.Event()
-
-    async def held(event: Any) -> Any:
-        await release.wait()
-        return "done"
-
-    h.functions.handlers["held"] = held
-    await h.deploy("job", chain("held"))
-    await h.runner.start("default", "job", {}, name="r")
+    release = await start_held(h, "r")
     read = h.store.get_execution
     reads = 0
 
