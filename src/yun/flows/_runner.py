@@ -289,6 +289,11 @@ class Runner:
         if not self._started or self._stopping.is_set():
             raise Overloaded("the flow runner is not running (starting or shutting down)")
         with self._watch(row.uid) as watch:
+            # Read again once watching: an end committed before the watch began is told to
+            # nobody, and a Stop for an ended execution commits nothing more.
+            row = await self.store.get_execution(tenant, flow, name)
+            if row.status in TERMINAL:
+                return row
             self._post(row.uid, Stop(error, cause))
             try:
                 async with asyncio.timeout(30):

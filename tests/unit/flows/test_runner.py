@@ -427,6 +427,25 @@ async def start_held(h: Harness, name: str) -> asyncio.Event:
     return release
 
 
+def end_during_read(h: Harness, release: asyncio.Event, which: int) -> None:
+    """Make the store's read number `which` of an execution stale: it reads the row, then sets
+    `release` and lets the execution end before answering the row it read."""
+    read = h.store.get_execution
+    reads = 0
+
+    async def stale(tenant: str, flow: str, name: str) -> Any:
+        nonlocal reads
+        reads += 1
+        row = await read(tenant, flow, name)
+        if reads == which:
+            release.set()
+            while (await read(tenant, flow, name)).status == "RUNNING":
+                await asyncio.sleep(0.005)
+        return row
+
+    h.store.get_execution = stale  # type: ignore[method-assign]
+
+
 async def test_wait_answers_when_the_execution_ends_or_after_the_wait(h: Harness) -> None:
     release = await start_held(h, "w")
     assert (await h.runner.wait("default", "job:w", 0.05)).status == "RUNNING"
@@ -439,23 +458,18 @@ async def test_wait_answers_when_the_execution_ends_or_after_the_wait(h: Harness
 async def test_wait_sees_an_end_committed_while_it_read_the_row(h: Harness) -> None:
     """The end commits while `wait` reads the row again after starting to watch, and the read
     returns the row from before the end: the commit it was told of is the newer news."""
-    release = await start_held(h, "r")
-    read = h.store.get_execution
-    reads = 0
-
-    async def stale_second_read(tenant: str, flow: str, name: str) -> Any:
-        nonlocal reads
-        reads += 1
-        row = await read(tenant, flow, name)
-        if reads == 2:  # wait's read once it watches: let the end commit, answer the old row
-            release.set()
-            while (await read(tenant, flow, name)).status == "RUNNING":
-                await asyncio.sleep(0.005)
-        return row
-
-    h.store.get_execution = stale_second_read  # type: ignore[method-assign]
+    end_during_read(h, await start_held(h, "r"), 2)  # wait's read once it watches
     done = await asyncio.wait_for(h.runner.wait("default", "job:r", 60), 10)
     assert (done.status, done.output) == ("SUCCEEDED", "done")
+
+
+async def test_stop_answers_at_once_for_an_execution_that_ended_as_it_was_read(
+        h: Harness) -> None:
+    """The execution ends between stop's read of the row and its watch: no commit follows to
+    tell the watch, so stop must see the end by reading again, not wait 30 s for news."""
+    end_during_read(h, await start_held(h, "s"), 1)  # stop's first read
+    stopped = await asyncio.wait_for(h.runner.stop_execution("default", "job:s"), 10)
+    assert (stopped.status, stopped.output) == ("SUCCEEDED", "done")
 
 
 async def test_executions_of_another_tenant_are_not_found(h: Harness) -> None:
