@@ -379,6 +379,7 @@ class ProcessSandbox:
                 self._zygote.kill()
             await asyncio.to_thread(self._zygote.wait)
             self._zygote = None
+        await self.runsc.stop()  # the instances were stopped before: their state goes now
         self.cgroups.leave_platform()
         await asyncio.to_thread(self.cgroups.remove_all)
         self.network.stop()  # last: the walls stay up while any sandbox may still run

@@ -48,6 +48,14 @@ class RunscTier:
         self.cgroups = cgroups
         self.state_dir = state_dir  # runsc's --root (container state) and the bundles
         self.log_path = log_path
+        # Every instance's watcher, which runs `runsc delete` once its sandbox has exited.
+        self.watchers: set[asyncio.Task[None]] = set()
+
+    async def stop(self, seconds: float = 10.0) -> None:
+        """Wait for the watchers of exited (or exiting) instances: a `runsc delete` still
+        running when the node exits would outlive it."""
+        if self.watchers:
+            await asyncio.wait(set(self.watchers), timeout=seconds)
 
     async def start_template(self, spec: TemplateSpec,
                              on_exit: Callable[[int, int], None]) -> RunscTemplate:
@@ -75,7 +83,6 @@ class RunscTemplate:
         self.alive = True
         self._on_exit = on_exit
         self._instances: dict[str, Cgroup] = {}
-        self._watchers: set[asyncio.Task[None]] = set()
 
     async def fork(self, instance_id: str) -> SandboxInstance:
         if not self.alive:
@@ -117,8 +124,8 @@ class RunscTemplate:
                 os.close(fd)
         self._instances[instance_id] = group
         watcher = asyncio.get_running_loop().create_task(self._watch(process, instance_id, state))
-        self._watchers.add(watcher)
-        watcher.add_done_callback(self._watchers.discard)
+        self.tier.watchers.add(watcher)
+        watcher.add_done_callback(self.tier.watchers.discard)
         failure = "its first frame was neither Ready nor InitFailed"
         try:
             ours.setblocking(True)
