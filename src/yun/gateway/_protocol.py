@@ -202,12 +202,8 @@ class GatewayProtocol(HttpToolsProtocol):
                 parts = [STATUS_LINE[status], self._default_head()]
                 for name, value in headers:
                     parts += (name, b": ", value, b"\r\n")
-                if has_body(status):
-                    parts.append(b"content-length: %d\r\n" % len(body))
-                if not exchange.keep_alive:
-                    parts.append(b"connection: close\r\n")
-                parts += (b"\r\n", body)
-                self.transport.write(b"".join(parts))
+                self.transport.write(_framed(parts, body, has_body(status),
+                                             not exchange.keep_alive))
         waiting = app.record_soon(started, outcome)
         if waiting is None:
             self._complete(exchange)
@@ -327,13 +323,19 @@ def plain_answer(status_line: bytes, default_head: bytes, request_id: str, versi
     """A successful call's whole response: the status line, the server's headers, the
     call's (`success_head`), a Content-Length if `length`, `Connection: close` if `close`,
     then the body. The reference writer: `_plain.c` writes the same bytes."""
-    parts = [status_line, default_head, success_head(headers, request_id, version)]
+    return _framed([status_line, default_head, success_head(headers, request_id, version)],
+                   body, length, close)
+
+
+def _framed(head: list[bytes], body: bytes, length: bool, close: bool) -> bytes:
+    """A response from its head so far: a Content-Length if `length`, `Connection: close` if
+    `close`, the blank line, then the body."""
     if length:
-        parts.append(b"content-length: %d\r\n" % len(body))
+        head.append(b"content-length: %d\r\n" % len(body))
     if close:
-        parts.append(b"connection: close\r\n")
-    parts += (b"\r\n", body)
-    return b"".join(parts)
+        head.append(b"connection: close\r\n")
+    head += (b"\r\n", body)
+    return b"".join(head)
 
 
 def _value(lowered: bytes, head: bytes, name: bytes) -> bytes | None:
