@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import shutil
@@ -37,6 +38,8 @@ from yun.runtime import _rootfs
 from yun.sandbox._cgroups import Cgroup, CgroupTree, Limits, discard_cgroup
 from yun.sandbox._types import InitError, SandboxInstance, TemplateSpec
 
+log = logging.getLogger("yun.sandbox")
+
 # The Sentry and the Gofer live in the instance's group too: room for them on top of the
 # function's memory (they use 30-60 MiB here).
 OVERHEAD_MB = 128
@@ -55,7 +58,11 @@ class RunscTier:
         """Wait for the watchers of exited (or exiting) instances: a `runsc delete` still
         running when the node exits would outlive it."""
         if self.watchers:
-            await asyncio.wait(set(self.watchers), timeout=seconds)
+            _, pending = await asyncio.wait(set(self.watchers), timeout=seconds)
+            if pending:
+                log.warning("%d runsc instances were still being deleted %g s after the node "
+                            "stopped; their runsc processes may outlive yun up (see %s)",
+                            len(pending), seconds, self.log_path)
 
     async def start_template(self, spec: TemplateSpec,
                              on_exit: Callable[[int, int], None]) -> RunscTemplate:
